@@ -1,0 +1,1 @@
+"""Machinery shared by the tests: brokers, virtual treadmills, fake clocks."""
