@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from treadctl import __version__
+from treadctl.config.args import add_check_config
 from treadctl.errors import TreadctlError
 
 # name -> (help line, function that adds the subcommand's arguments and returns its runner)
@@ -29,6 +30,10 @@ def _add_version(parser: argparse.ArgumentParser) -> Runner:
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {
     "version": ("print the version and exit", _add_version),
+    "check-config": (
+        "print the resolved configuration (secrets masked) or say what is wrong",
+        add_check_config,
+    ),
 }
 
 
