@@ -55,9 +55,14 @@ class ResolvedConfig:
 
 
 def _origin_of(origins: Mapping[str, str], loc: Loc) -> str:
+    """The origin of `loc` itself or of its nearest parent; for a table, of what it holds."""
     for end in range(len(loc), 0, -1):
         found = origins.get(key_text(loc[:end]))
         if found is not None:
+            return found
+    prefix = key_text(loc)
+    for key, found in origins.items():
+        if prefix and key.startswith((f"{prefix}.", f"{prefix}[")):
             return found
     return DEFAULT
 

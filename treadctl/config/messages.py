@@ -65,8 +65,6 @@ def field_at(loc: Loc) -> tuple[type[BaseModel] | None, FieldInfo | None]:
 
 def _section_name(loc: Loc) -> str:
     parent = [p for p in loc[:-1] if isinstance(p, str)]
-    if not parent:
-        return "the top level"
     return f"[[{parent[0]}]]" if parent[0] == "treadmill" else f"[{'.'.join(parent)}]"
 
 
@@ -78,6 +76,8 @@ def _unknown_key(loc: Loc) -> str:
     known = list(model.model_fields)
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
+    if len(loc) == 1:
+        return f"unknown section{hint} Sections: {', '.join(known)}"
     return f"unknown key{hint} Keys of {_section_name(loc)}: {', '.join(known)}"
 
 
@@ -117,6 +117,8 @@ def describe_error(error: Any, origin: Callable[[Loc], str]) -> str:
 
 
 def _allowed(loc: Loc) -> str:
+    if loc and isinstance(loc[-1], int):  # a whole [[treadmill]] table: its own message says
+        return ""
     _, info = field_at(loc)
     if info is None or not info.description:
         return ""
