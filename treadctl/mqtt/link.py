@@ -1,0 +1,216 @@
+"""One MQTT connection and its publisher: connect, say `online`, publish what waits, receive,
+reconnect with capped jittered backoff, say `offline` on the way out.
+
+Owns: the aiomqtt client of one treadmill and the two tasks around it. An item leaves the outbox
+only once it is published (QoS 1: acknowledged by the broker); a publication that the connection
+loss overtakes stays queued for the next connection. `idle` is set whenever nothing waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiomqtt
+
+from treadctl.mqtt.connection import OFFLINE, ONLINE, backoff_s, client_options, subscriptions
+from treadctl.mqtt.outbox import Outbox, Publication
+from treadctl.mqtt.settings import MqttSettings
+from treadctl.mqtt.topics import Topics
+
+
+class BrokerLink:
+    """The connection of one treadmill; `on_connected` runs after each (re)connect,
+    `on_message(topic, payload, retain)` for every message received. Neither may block."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        topics: Topics,
+        outbox: Outbox,
+        *,
+        on_connected: Callable[[], None],
+        on_message: Callable[[str, bytes, bool], None],
+        rng: random.Random,
+        sleep: Callable[[float], Awaitable[None]],
+        log: Any,
+    ) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.outbox = outbox
+        self._on_connected = on_connected
+        self._on_message = on_message
+        self._rng = rng
+        self._sleep = sleep
+        self._log = log
+        self._tls: ssl.SSLContext | None = None
+        self._client: aiomqtt.Client | None = None
+        self._lost = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self._stopping = asyncio.Event()
+        self._connection_task: asyncio.Task[None] | None = None
+        self._publisher_task: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def notify(self) -> None:
+        """Something was put in the outbox."""
+        self.idle.clear()
+        self._wakeup.set()
+
+    def start(self, group: asyncio.TaskGroup, tls: ssl.SSLContext | None, name: str) -> None:
+        self._tls = tls
+        self._connection_task = group.create_task(self._run_connection(), name=f"{name}-connection")
+        self._publisher_task = group.create_task(self._run_publisher(), name=f"{name}-publisher")
+
+    def stop(self) -> None:
+        """Stop; a live connection says `offline` and disconnects cleanly (no will)."""
+        self._stopping.set()
+        if self._publisher_task is not None:
+            self._publisher_task.cancel()
+        if self._connection_task is not None and not self._connected.is_set():
+            self._connection_task.cancel()
+
+    async def _run_connection(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await self._session()
+                attempt = 0
+            except aiomqtt.MqttError as exc:
+                self._log.warning("mqtt_disconnected", error=str(exc), **self.settings.log_fields())
+            if self._stopping.is_set():
+                return
+            delay_s = backoff_s(
+                attempt,
+                self.settings.reconnect_min_backoff_s,
+                self.settings.reconnect_max_backoff_s,
+                self._rng,
+            )
+            attempt += 1
+            self._log.info("mqtt_reconnect_scheduled", delay_s=round(delay_s, 3), attempt=attempt)
+            await self._sleep(delay_s)  # stop() cancels this task while it waits
+
+    async def _session(self) -> None:
+        """One connection, from connect to loss (raises `aiomqtt.MqttError`) or stop."""
+        client = aiomqtt.Client(**client_options(self.settings, self.topics, self._tls))
+        async with client:
+            try:
+                for topic, qos, options in subscriptions(self.settings, self.topics):
+                    await client.subscribe(topic, qos, options)
+                await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
+                self._log.info("mqtt_connected", **self.settings.log_fields())
+                self._on_connected()
+                self._client, self._lost = client, asyncio.Event()
+                self._connected.set()
+                self.notify()
+                await self._receive_until_stopped(client)
+            except asyncio.CancelledError:
+                self._went_away()
+                await self._say_offline(client)  # cancelled with the connection still up
+                raise
+            finally:
+                self._went_away()
+            await self._say_offline(client)
+
+    def _went_away(self) -> None:
+        self._connected.clear()
+        self._client = None
+        self._lost.set()
+
+    async def _receive_until_stopped(self, client: aiomqtt.Client) -> None:
+        receiver = asyncio.create_task(self._receive(client))
+        stopper = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (receiver, stopper):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopper
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver  # re-raises the MqttError of a lost connection
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = str(message.topic)
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            try:
+                self._on_message(topic, payload, bool(message.retain))
+            except Exception:  # one bad message must never end the connection
+                self._log.exception("mqtt_message_failed", topic=topic)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        """A clean disconnect sends no will: say `offline` ourselves (best effort)."""
+        try:
+            await client.publish(
+                self.topics.availability,
+                OFFLINE,
+                qos=1,
+                retain=True,
+                timeout=self.settings.shutdown_timeout_s,
+            )
+        except aiomqtt.MqttError as exc:
+            self._log.warning("mqtt_offline_not_published", error=str(exc))
+
+    async def _run_publisher(self) -> None:
+        while True:
+            await self._connected.wait()
+            client, lost = self._client, self._lost
+            item = self.outbox.peek()
+            if client is None or item is None:
+                if item is None:
+                    self.idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if await self._publish(client, lost, item):
+                self.outbox.done(item)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await lost.wait()
+
+    async def _publish(
+        self, client: aiomqtt.Client, lost: asyncio.Event, item: Publication
+    ) -> bool:
+        """Publish `item`: True when it is done with (published, or unpublishable and dropped),
+        False when the connection failed first (the item stays queued)."""
+        sending = asyncio.create_task(
+            client.publish(
+                item.topic,
+                item.payload,
+                qos=item.qos,
+                retain=item.retain,
+                timeout=self.settings.timeout_s,
+            )
+        )
+        losing = asyncio.create_task(lost.wait())
+        try:
+            await asyncio.wait({sending, losing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            losing.cancel()
+            if not sending.done():
+                sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        if sending.cancelled():
+            return False
+        error = sending.exception()
+        if error is None:
+            return True
+        if isinstance(error, aiomqtt.MqttError):
+            self._log.info("mqtt_publish_failed", topic=item.topic, error=str(error))
+            return False
+        # Not a connection problem: this item can never be published; do not retry it forever.
+        self._log.error("mqtt_publish_dropped", topic=item.topic, error=repr(error))
+        return True
