@@ -102,6 +102,7 @@ BAD_VALUES = [
     ("keepalive tiny", "[mqtt]\nkeepalive_s = 1", "mqtt.keepalive_s = 1", "at least 5"),
     ("bad client id", '[mqtt]\nclient_id = "a b"', 'mqtt.client_id = "a b"', "A-Z a-z 0-9"),
     ("radio usb", '[bluetooth]\nradio = "usb:0"', 'bluetooth.radio = "usb:0"', "sim:HOST:PORT"),
+    ("sim port", '[bluetooth]\nradio = "sim:localhost:70000"', "bluetooth.radio", "1 to 65535"),
     (
         "scan forever",
         "[bluetooth]\nscan_timeout_s = 0",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from treadctl.config.model import SECRET_KEYS, Config
+from treadctl.errors import ConfigError
 
 Loc = tuple[str | int, ...]
 
@@ -98,10 +99,9 @@ def describe_error(error: Any, origin: Callable[[Loc], str]) -> str:
     loc: Loc = tuple(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    if kind == "treadctl_cross_check":
-        key = str(ctx["key"])
-        where = origin(_loc_of_key(key))
-        return f"{key} ({where}): {error['msg']}"
+    cause = ctx.get("error")
+    if isinstance(cause, ConfigError) and cause.where:  # from fields.cross_error()
+        return f"{cause.where} ({origin(_loc_of_key(cause.where))}): {cause.detail}"
     key = key_text(loc) or "configuration"
     value = _value_text(loc, error.get("input"))
     head = f"{key} = {value}" if value and kind != "missing" else key

@@ -11,55 +11,14 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from treadctl.config.fields import Float, Int, Section, bounded, cross_error
+
 SECRET_KEYS = frozenset({"mqtt.password"})
-
-
-def _no_bool(value: object) -> object:
-    """`true` is not a number: lax float/int parsing would turn it into 1.0 km/h."""
-    if isinstance(value, bool):
-        raise PydanticCustomError("number_type", "a number is needed, not a true/false value")
-    return value
-
-
-Float = Annotated[float, BeforeValidator(_no_bool)]
-Int = Annotated[int, BeforeValidator(_no_bool)]
-
-
-def _range_text(ge: float | None, gt: float | None, le: float | None) -> str:
-    low = f"above {gt:g}" if gt is not None else f"at least {ge:g}" if ge is not None else ""
-    high = f"at most {le:g}" if le is not None else ""
-    return " and ".join(part for part in (low, high) if part)
-
-
-def bounded(
-    default: float,
-    unit: str,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    note: str = "",
-) -> Any:
-    """A numeric field whose description says its unit and range (quoted by error messages)."""
-    text = f"{unit}, {_range_text(ge, gt, le)}" + (f"; {note}" if note else "")
-    return Field(default=default, ge=ge, gt=gt, le=le, description=text)
-
-
-class Section(BaseModel):
-    """Common settings of every section: frozen, unknown keys refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _cross_error(key: str, message: str) -> PydanticCustomError:
-    """An error about one key found while checking several; `key` is its full dotted name."""
-    return PydanticCustomError("treadctl_cross_check", message, {"key": key})
 
 
 # --- [[treadmill]] -------------------------------------------------------------------------
@@ -70,7 +29,7 @@ _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 def _mac(value: object) -> object:
     if isinstance(value, str):
         if not _MAC.match(value):
-            raise PydanticCustomError("mac_address", "not a Bluetooth address AA:BB:CC:DD:EE:FF")
+            raise ValueError("not a Bluetooth address AA:BB:CC:DD:EE:FF")
         return value.upper()
     return value
 
@@ -107,7 +66,7 @@ class TreadmillConfig(Section):
     @model_validator(mode="after")
     def _address_or_name(self) -> TreadmillConfig:
         if self.address is None and self.name is None:
-            raise PydanticCustomError("address_or_name", "set address or name (or both)")
+            raise ValueError("set address or name (or both)")
         return self
 
 
@@ -125,6 +84,13 @@ class BluetoothConfig(Section):
     scan_timeout_s: Float = bounded(10.0, "seconds", ge=1, le=120)
     connect_timeout_s: Float = bounded(20.0, "seconds", ge=1, le=120)
     reconnect_max_backoff_s: Float = bounded(60.0, "seconds", ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _sim_port(self) -> BluetoothConfig:
+        endpoint = self.sim_endpoint
+        if endpoint is not None and not 1 <= endpoint[1] <= 65535:
+            raise cross_error("bluetooth.radio", f"port {endpoint[1]} is not within 1 to 65535")
+        return self
 
     @property
     def sim_endpoint(self) -> tuple[str, int] | None:
@@ -154,7 +120,7 @@ class LimitsConfig(Section):
     @model_validator(mode="after")
     def _start_below_cap(self) -> LimitsConfig:
         if self.backward_start_kmh > self.backward_max_kmh:
-            raise _cross_error(
+            raise cross_error(
                 "limits.backward_start_kmh",
                 f"backward_start_kmh {self.backward_start_kmh:g} km/h is above "
                 f"backward_max_kmh {self.backward_max_kmh:g} km/h",
@@ -235,11 +201,11 @@ class MqttConfig(Section):
             if path is None:
                 continue
             if not self.tls:
-                raise _cross_error(f"mqtt.{key}", f"{key} is set but tls = false")
+                raise cross_error(f"mqtt.{key}", f"{key} is set but tls = false")
             if not path.is_file():
-                raise _cross_error(f"mqtt.{key}", f"no such file: {path}")
+                raise cross_error(f"mqtt.{key}", f"no such file: {path}")
         if (self.cert_file is None) != (self.key_file is None):
-            raise _cross_error("mqtt.key_file", "cert_file and key_file go together")
+            raise cross_error("mqtt.key_file", "cert_file and key_file go together")
         if self.tls and "port" not in self.model_fields_set:
             return self.model_copy(update={"port": 8883})
         return self
@@ -317,14 +283,14 @@ class Config(BaseSettings):
         seen: dict[str, int] = {}
         for index, treadmill in enumerate(self.treadmill):
             if treadmill.id in seen:
-                raise _cross_error(
+                raise cross_error(
                     f"treadmill[{index}].id",
                     f"id {treadmill.id!r} is already used by treadmill[{seen[treadmill.id]}]",
                 )
             seen[treadmill.id] = index
         cap_kmh = min(self.limits.backward_max_kmh, self.limits.forward_max_kmh)
         if self.turn.speed_kmh > cap_kmh:
-            raise _cross_error(
+            raise cross_error(
                 "turn.speed_kmh",
                 f"speed_kmh {self.turn.speed_kmh:g} km/h is above the lower cap {cap_kmh:g} km/h",
             )
