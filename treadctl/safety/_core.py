@@ -1,0 +1,270 @@
+"""The governor's state and step logic (see `governor.py` for the public requests).
+
+Owns: the state (belt, goals, commanded and reported values, turn, latch, announcement),
+`next_command` / `wake_at_s`, and the checks of each request against caps and device ranges.
+A move is chosen in a fixed order — incline down, speed down, incline up, speed up — so each
+ramp is a clean segment that a plan can predict. A step of `ramp_step` hundredths is sent once
+the linear ramp from its anchor has reached it, and never within the command interval; a speed
+rise additionally waits for an announcement at least `turn.announce_s` old.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from treadctl.safety._state import Ending, GovernorState, TurnStage
+from treadctl.safety.commands import (
+    BeltCommand,
+    InclineCommand,
+    SpeedCommand,
+    StartCommand,
+    StopCommand,
+    _issue_incline,
+    _issue_speed,
+    _issue_start,
+    _issue_stop,
+)
+from treadctl.safety.grid import centi, ramp_step, real
+from treadctl.safety.types import Announcement, BeltState, Move
+
+REANCHOR_C = 50  # ramp from the reported speed when it differs from ours by > 0.5 km/h …
+REANCHOR_AFTER_S = 2.0  # … and was reported this long after our last speed command (Q21 lag)
+_EPS_S = 1e-9
+
+
+@dataclass(frozen=True)
+class _Step:
+    quantity: str  # "speed", "incline" or "announce" (a rise needs an announcement first)
+    value: int
+    send_at: float
+    anchor_s: float
+
+
+class GovernorCore(GovernorState):
+    """Step logic shared by `Governor`'s request methods."""
+
+    # --- output --------------------------------------------------------------------------
+
+    def next_command(
+        self, now_s: float, reported_speed_kmh: float | None = None
+    ) -> BeltCommand | None:
+        """The next command to send now, or None (ask again at `wake_at_s()`)."""
+        if reported_speed_kmh is not None:
+            self._rep_speed, self._rep_speed_s = centi(reported_speed_kmh), now_s
+        if self._pending_stop is not None:
+            stop, self._pending_stop = self._pending_stop, None
+            self._last_cmd_s = now_s
+            return stop
+        if not (self._link and self._control):
+            return None
+        ready = self._last_cmd_s + self._device.min_command_interval_s
+        if self._pending_start:
+            if now_s < ready - _EPS_S:
+                return None
+            self._pending_start = False
+            self._belt_before_start, self._belt = self._belt, BeltState.RUNNING
+            self._cmd_speed = None
+            self._last_cmd_s = now_s
+            return _issue_start()
+        if self._belt is not BeltState.RUNNING:
+            return None
+        step = self._next_step(ready)
+        if step is None:
+            return self._complete_ending(now_s, ready)
+        if step.quantity == "announce":
+            self._ensure_announced(step.value, now_s, "resume")
+            return None
+        if now_s < step.send_at - _EPS_S:
+            return None
+        return self._send(step, now_s)
+
+    def wake_at_s(self) -> float | None:
+        """When `next_command` may next return a command (None: only after a request)."""
+        if self._pending_stop is not None:
+            return -math.inf
+        if not (self._link and self._control):
+            return None
+        ready = self._last_cmd_s + self._device.min_command_interval_s
+        if self._pending_start:
+            return ready
+        if self._belt is not BeltState.RUNNING:
+            return None
+        step = self._next_step(ready)
+        if step is not None:
+            return step.send_at
+        if self._ending is Ending.TURN and self._turn.speed_kmh > 0:
+            return max(self._last_cmd_s, self._ending_s)
+        return ready if self._ending is not None else None
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _send(self, step: _Step, now_s: float) -> BeltCommand:
+        command: BeltCommand
+        if step.quantity == "speed":
+            before = self._cmd_speed
+            self._prev_speed, self._cmd_speed = before, step.value
+            self._last_speed_s = now_s
+            if self._announced is not None and step.value >= self._announced[0]:
+                self._announced = None
+            command = _issue_speed(real(step.value))
+        else:
+            before = self._incline_base()
+            self._prev_incline, self._cmd_incline = self._cmd_incline, step.value
+            command = _issue_incline(real(step.value))
+        self.last_move = Move(
+            step.quantity,
+            step.anchor_s,
+            now_s,
+            None if before is None else real(before),
+            real(step.value),
+        )
+        self._last_cmd_s = now_s
+        return command
+
+    def _next_step(self, ready: float) -> _Step | None:
+        if self._cmd_speed is None:  # just started: set the start speed
+            value = self._ranges.start_speed(self._direction)
+            if self._goal_speed is not None:
+                value = min(
+                    value, max(self._goal_speed, self._ranges.speed_grid(self._direction).low)
+                )
+            return _Step("speed", value, ready, self._last_cmd_s)
+        s_base = self._speed_base()
+        if s_base is None:
+            return None
+        s_goal, i_goal = self._targets(s_base)
+        i_base = self._incline_base()
+        if i_goal is not None and i_base is not None and i_goal < i_base:
+            return self._ramp("incline", i_base, i_goal, ready)
+        if s_goal is not None and s_goal < s_base:
+            return self._ramp("speed", s_base, s_goal, ready)
+        if i_goal is not None and i_base is not None and i_goal > i_base:
+            return self._ramp("incline", i_base, i_goal, ready)
+        if s_goal is not None and s_goal > s_base:
+            announced = self._announced
+            if announced is None or announced[0] < s_goal:
+                return _Step("announce", s_goal, -math.inf, -math.inf)
+            return self._ramp("speed", s_base, s_goal, ready, announced[1] + self._turn.announce_s)
+        return None
+
+    def _ramp(
+        self, quantity: str, base: int, target: int, ready: float, not_before: float = -math.inf
+    ) -> _Step:
+        if quantity == "speed":
+            rate = self._limits.accel_kmh_per_s if target > base else self._limits.decel_kmh_per_s
+            increment = centi(self._device.speed_increment_kmh)
+            goal_s = self._speed_goal_s
+        else:
+            rate = self._limits.incline_rate_pct_per_s
+            increment = centi(self._device.incline_increment_pct or 0.1)
+            goal_s = self._incline_goal_s
+        step = ramp_step(rate, increment, self._device.min_command_interval_s)
+        delta = min(abs(target - base), step)
+        value = base + delta if target > base else base - delta
+        since = self._ending_s if self._ending is not None else goal_s
+        anchor = max(self._last_cmd_s, since, not_before)
+        return _Step(quantity, value, max(anchor + real(delta) / rate, ready), anchor)
+
+    def _targets(self, s_base: int) -> tuple[int | None, int | None]:
+        level = self._ranges.incline_grid().low_on() if self._device.incline_supported else None
+        if self._ending is Ending.PAUSE:
+            return min(self._ranges.start_speed(self._direction), s_base), None
+        if self._ending is Ending.STOP:
+            return min(self._ranges.start_speed(self._direction), s_base), level
+        if self._ending is Ending.TURN or self._turn_stage is TurnStage.HOLDING:
+            return min(self._turn_floor(), s_base), level
+        speed = self._goal_speed
+        if speed is not None:
+            speed = min(speed, self._ranges.top_speed(self._direction))
+        incline = self._goal_incline
+        if incline is not None and self._device.incline_supported:
+            incline = self._ranges.incline_grid().floor(incline)
+        return speed, incline if self._device.incline_supported else None
+
+    def _complete_ending(self, now_s: float, ready: float) -> BeltCommand | None:
+        if self._ending is None:
+            return None
+        if self._ending is Ending.TURN and self._turn.speed_kmh > 0:
+            self._enter_hold(max(self._last_cmd_s, self._ending_s))
+            return None
+        if now_s < ready - _EPS_S:
+            return None
+        pause = self._ending is not Ending.STOP and self._device.pause_supported
+        command = _issue_stop(pause=pause)
+        self._belt = BeltState.PAUSED if pause else BeltState.STOPPED
+        if self._ending is Ending.TURN:
+            self._enter_hold(now_s)
+        else:
+            self._announced = None
+        self._ending = None
+        self._cmd_speed = None
+        self._last_cmd_s = now_s
+        return command
+
+    # --- bases, grids, caps ----------------------------------------------------------------
+
+    def _speed_base(self) -> int | None:
+        cmd, rep = self._cmd_speed, self._rep_speed
+        if cmd is None:
+            return None
+        settled = self._rep_speed_s - self._last_speed_s >= REANCHOR_AFTER_S
+        if rep is not None and settled and abs(rep - cmd) > REANCHOR_C:
+            return self._ranges.speed_grid(self._direction).nearest(rep)
+        return cmd
+
+    def _incline_base(self) -> int | None:
+        if not self._device.incline_supported:
+            return None
+        if self._cmd_incline is not None:
+            return self._cmd_incline
+        rep = self._rep_incline
+        return 0 if rep is None else self._ranges.incline_grid().nearest(rep)
+
+    def _turn_floor(self) -> int:
+        return self._ranges.turn_floor(
+            self._turn, self._direction, self._turn_to or self._direction
+        )
+
+    # --- state changes -------------------------------------------------------------------
+
+    def _ensure_announced(self, value: int, now_s: float, reason: str) -> float:
+        announced = self._announced
+        if announced is not None and announced[0] >= value:
+            return announced[1] + self._turn.announce_s
+        base = self._speed_base()
+        from_c = self._ranges.start_speed(self._direction) if base is None else base
+        self._announced = (value, now_s)
+        rise_at = now_s + self._turn.announce_s
+        self._outbox.append(Announcement(real(value), real(from_c), now_s, rise_at, reason))
+        return rise_at
+
+    def _enter_hold(self, now_s: float) -> None:
+        self._turn_stage, self._hold_started_s = TurnStage.HOLDING, now_s
+        if self._turn_to is not None:
+            self._direction = self._turn_to
+        self._ending = None
+
+    def _finish_turn(self, now_s: float) -> None:
+        if self._turn_goal_speed is not None:
+            self._goal_speed, self._speed_goal_s = self._turn_goal_speed, now_s
+        if self._turn_goal_incline is not None:
+            self._goal_incline, self._incline_goal_s = self._turn_goal_incline, now_s
+        self._clear_turn()
+
+    def _clear_turn(self) -> None:
+        self._turn_stage = self._turn_to = self._hold_started_s = None
+        self._turn_goal_speed = self._turn_goal_incline = None
+
+    def _queue_stop(self, command: StopCommand | None, belt: BeltState) -> None:
+        self._pending_stop, self._pending_start = command, False
+        self._belt, self._ending, self._announced = belt, None, None
+        self._cmd_speed = None
+
+    def _undo(self, command: BeltCommand) -> None:
+        if isinstance(command, SpeedCommand):
+            self._cmd_speed = self._prev_speed
+        elif isinstance(command, InclineCommand):
+            self._cmd_incline = self._prev_incline
+        elif isinstance(command, StartCommand):
+            self._belt, self._cmd_speed = self._belt_before_start, None

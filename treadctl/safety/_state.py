@@ -1,0 +1,168 @@
+"""The governor's state: what it knows about the belt, the goals, the turn and the latch.
+
+Owns: `GovernorState` (the fields and their read-only views), `TurnStage` and `Ending`. The
+step logic is in `_core`, the requests in `governor`.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from treadctl.safety.commands import StopCommand
+from treadctl.safety.grid import real
+from treadctl.safety.limits import DeviceCaps, Direction, Limits, TurnSettings
+from treadctl.safety.ranges import Ranges
+from treadctl.safety.types import Announcement, BeltState, Move
+
+
+class TurnStage(StrEnum):
+    """Where a turn is: slowing down (incline to 0, ramp down, pause) or holding."""
+
+    RAMPING = "ramping"
+    HOLDING = "holding"
+
+
+class Ending(StrEnum):
+    """Why the belt is being ramped down: to pause, to stop (workout end) or to turn."""
+
+    PAUSE = "pause"
+    STOP = "stop"
+    TURN = "turn"
+
+
+class GovernorState:
+    """Everything the governor knows, read-only from outside."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        device: DeviceCaps,
+        turn: TurnSettings | None = None,
+        *,
+        direction: Direction = Direction.FORWARD,
+    ) -> None:
+        self._limits, self._device = limits, device
+        self._ranges = Ranges(limits, device)
+        self._turn = turn if turn is not None else TurnSettings()
+        self._direction = direction
+        self._belt = BeltState.STOPPED
+        self._latched = False
+        self._link = self._control = True
+        self._goal_speed: int | None = None
+        self._goal_incline: int | None = None
+        self._speed_goal_s = self._incline_goal_s = -math.inf
+        self._cmd_speed: int | None = None
+        self._cmd_incline: int | None = None
+        self._prev_speed: int | None = None
+        self._prev_incline: int | None = None
+        self._belt_before_start = BeltState.STOPPED
+        self._rep_speed: int | None = None
+        self._rep_speed_s = -math.inf
+        self._rep_incline: int | None = None
+        self._last_cmd_s = self._last_speed_s = -math.inf
+        self._pending_start = False
+        self._pending_stop: StopCommand | None = None
+        self._ending: Ending | None = None
+        self._ending_s = -math.inf
+        self._turn_stage: TurnStage | None = None
+        self._turn_to: Direction | None = None
+        self._turn_goal_speed: int | None = None
+        self._turn_goal_incline: int | None = None
+        self._turn_begun_s = -math.inf
+        self._hold_started_s: float | None = None
+        self._announced: tuple[int, float] | None = None
+        self._outbox: list[Announcement] = []
+        self.last_move: Move | None = None
+
+    # --- what the governor knows ---------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        """The caps in force (the site's, possibly lowered)."""
+        return self._limits
+
+    @property
+    def device(self) -> DeviceCaps:
+        """The device ranges in force."""
+        return self._device
+
+    @property
+    def turn(self) -> TurnSettings:
+        """The turn settings in force."""
+        return self._turn
+
+    @property
+    def direction(self) -> Direction:
+        """The direction the person walks now (it changes at the start of a turn's hold)."""
+        return self._direction
+
+    @property
+    def belt(self) -> BeltState:
+        """What the belt does, as far as the governor knows."""
+        return self._belt
+
+    @property
+    def latched(self) -> bool:
+        """Stopped on the console, by the safety key or an emergency stop, not yet restarted."""
+        return self._latched
+
+    @property
+    def has_control(self) -> bool:
+        """Linked and in control: commands can be sent."""
+        return self._link and self._control
+
+    @property
+    def turn_stage(self) -> TurnStage | None:
+        """The turn under way, if any."""
+        return self._turn_stage
+
+    @property
+    def turn_to(self) -> Direction | None:
+        """The direction a turn under way leads to."""
+        return self._turn_to
+
+    @property
+    def hold_started_s(self) -> float | None:
+        """When the current turn's hold began."""
+        return self._hold_started_s
+
+    @property
+    def auto_resume_at_s(self) -> float | None:
+        """When an opted-in automatic resume is due (None when there is none)."""
+        if not self._turn.auto_resume or self._hold_started_s is None:
+            return None
+        return self._hold_started_s + self._turn.auto_resume_after_s
+
+    @property
+    def ending(self) -> str | None:
+        """ "pause", "stop" or "turn" while the belt is ramped down for that, else None."""
+        return None if self._ending is None else str(self._ending)
+
+    @property
+    def commanded_speed_kmh(self) -> float | None:
+        """The last speed sent (None before the first after a Start)."""
+        return None if self._cmd_speed is None else real(self._cmd_speed)
+
+    @property
+    def commanded_incline_pct(self) -> float | None:
+        """The last incline sent."""
+        return None if self._cmd_incline is None else real(self._cmd_incline)
+
+    @property
+    def goal_speed_kmh(self) -> float | None:
+        """The speed asked for (after quantisation)."""
+        return None if self._goal_speed is None else real(self._goal_speed)
+
+    @property
+    def goal_incline_pct(self) -> float | None:
+        """The incline asked for (after quantisation)."""
+        return None if self._goal_incline is None else real(self._goal_incline)
+
+    def start_speed_kmh(self, direction: Direction) -> float:
+        """The speed a Start or Resume begins at: max(backward_start_kmh, device minimum)."""
+        return real(self._ranges.start_speed(direction))
+
+    def top_speed_kmh(self, direction: Direction) -> float:
+        """The highest speed allowed in `direction` (cap and device maximum, on the grid)."""
+        return real(self._ranges.top_speed(direction))

@@ -1,0 +1,317 @@
+"""The governor: the only door to the belt (DESIGN §2 rules 1–7). Pure: `now_s` is an argument.
+
+Owns: what the belt may do next. Callers set goals (`set_speed`, `set_incline`, `begin_turn`),
+pass on what people and the treadmill did (`start`, `pause`, `stop`, `console_stopped`,
+`link_lost`…), and ask `next_command(now_s)` for the next command to send; it is None until the
+ramp, the command interval and the announcement rule allow one (`wake_at_s` says when). Rules:
+caps per direction and device range (1); rises ≤ accel, falls ≤ decel, in whole increments at
+most once per command interval (2); caps only lowered (3); no implicit start, latch after a
+console stop, safety key or emergency stop (4); direction only changes in a turn, a rise only
+after an announcement ≥ `turn.announce_s` old (5). The step logic lives in `_core`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from treadctl.errors import LatchedError, SafetyError
+from treadctl.safety._core import GovernorCore
+from treadctl.safety._state import Ending, TurnStage
+from treadctl.safety.commands import BeltCommand, StopCommand, _issue_stop
+from treadctl.safety.grid import centi, real
+from treadctl.safety.limits import Direction, Limits
+from treadctl.safety.ranges import Ranges
+from treadctl.safety.types import Announcement, BeltState, Setpoint
+
+
+class Governor(GovernorCore):
+    """Turns requests into safe belt commands. See the module docstring for the rules."""
+
+    # --- goals ---------------------------------------------------------------------------
+
+    def set_speed(self, speed_kmh: float, now_s: float) -> Setpoint:
+        """Ask for a walking speed (km/h) in the current direction (the coming one in a turn).
+
+        Returns the setpoint after quantisation and, for a rise, when it may begin. Raises
+        `LimitExceededError` above the cap or outside the device range, `LatchedError` while
+        latched. Never starts a paused or stopped belt.
+        """
+        if self._latched:
+            raise LatchedError(_LATCHED_TEXT, reason="latched")
+        turning = self._turn_stage is not None
+        direction = self._turn_to if turning and self._turn_to else self._direction
+        value = self._ranges.check_speed(speed_kmh, direction)
+        rise_at: float | None = None
+        if turning:
+            self._turn_goal_speed = value
+            if value > self._turn_floor():
+                rise_at = self._ensure_announced(value, now_s, "turn")
+        else:
+            if value != self._goal_speed:
+                self._goal_speed, self._speed_goal_s = value, now_s
+            running = self._belt is BeltState.RUNNING and self._ending is None
+            base = self._speed_base()
+            if base is None:
+                base = self._ranges.start_speed(direction)
+            if running and not self._pending_start and value > base:
+                rise_at = self._ensure_announced(value, now_s, "set_speed")
+        return Setpoint("speed", speed_kmh, real(value), "km/h", rise_at)
+
+    def set_incline(self, incline_pct: float, now_s: float) -> Setpoint:
+        """Ask for an incline (%). Raises `LimitExceededError` above the cap, outside the
+        device range, or for any decline; `LatchedError` while latched."""
+        if self._latched:
+            raise LatchedError(_LATCHED_TEXT, reason="latched")
+        value = self._ranges.check_incline(incline_pct)
+        if self._turn_stage is not None:
+            self._turn_goal_incline = value
+        elif value != self._goal_incline:
+            self._goal_incline, self._incline_goal_s = value, now_s
+        return Setpoint("incline", incline_pct, real(value or 0), "%", None)
+
+    def announce_rise(self, speed_kmh: float, now_s: float) -> Announcement | None:
+        """Announce a coming rise to `speed_kmh` now (the caller publishes it); a later
+        `set_speed` to at most that speed may then rise `turn.announce_s` after now."""
+        value = centi(speed_kmh)
+        base = self._speed_base()
+        covered = self._announced is not None and self._announced[0] >= value
+        if covered or (base is not None and value <= base):
+            return None
+        self._ensure_announced(value, now_s, "step")
+        return self._outbox[-1]
+
+    def take_announcements(self) -> list[Announcement]:
+        """Announcements made since the last call (publish each as `speed_rise_announced`)."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    def face(self, direction: Direction) -> None:
+        """Set the walking direction while the belt is not moving (no turn needed: the person
+        is standing still). Raises `SafetyError` while the belt runs or a turn is under way."""
+        if self._belt is BeltState.RUNNING or self._turn_stage is not None:
+            raise SafetyError(
+                "the direction can only change in a turn while the belt moves",
+                reason="turn_required",
+            )
+        self._direction = direction
+
+    def begin_turn(
+        self, direction: Direction, now_s: float, *, speed_kmh: float, incline_pct: float = 0.0
+    ) -> Setpoint:
+        """Start a turn to `direction`, to continue at `speed_kmh`/`incline_pct` after it.
+
+        The incline goes to 0, the belt ramps down and pauses (or slows to `turn.speed_kmh`),
+        and the hold begins; the coming speed is announced now. Raises `SafetyError` when
+        already turning or facing `direction`, `LimitExceededError` for a setpoint beyond the
+        new direction's caps, `LatchedError` while latched.
+        """
+        if self._latched:
+            raise LatchedError(_LATCHED_TEXT, reason="latched")
+        if self._turn_stage is not None:
+            raise SafetyError("a turn is already under way", reason="turn_in_progress")
+        if direction is self._direction:
+            raise SafetyError(f"already walking {direction}", reason="same_direction")
+        speed_c = self._ranges.check_speed(speed_kmh, direction)
+        incline_c = self._ranges.check_incline(incline_pct)
+        self._turn_to, self._turn_begun_s = direction, now_s
+        self._turn_goal_speed, self._turn_goal_incline = speed_c, incline_c
+        self._turn_stage = TurnStage.RAMPING
+        self._announced = None
+        if self._belt is BeltState.RUNNING:
+            self._ending, self._ending_s = Ending.TURN, now_s
+        else:
+            self._enter_hold(now_s)
+        rise_at = None
+        if speed_c > self._turn_floor():
+            rise_at = self._ensure_announced(speed_c, now_s, "turn")
+        return Setpoint("speed", speed_kmh, real(speed_c), "km/h", rise_at)
+
+    def lower_limits(self, other: Limits | Mapping[str, float], now_s: float) -> list[Setpoint]:
+        """Lower the caps (never raise them); goals above the new caps are lowered too.
+        Returns one `Setpoint` per goal that was clamped."""
+        self._limits = self._limits.lowered_by(other)
+        self._ranges = Ranges(self._limits, self._device)
+        clamps: list[Setpoint] = []
+        if self._goal_speed is not None:
+            top = self._ranges.top_speed(self._direction)
+            if self._goal_speed > top:
+                clamps.append(Setpoint("speed", real(self._goal_speed), real(top), "km/h", None))
+                self._goal_speed, self._speed_goal_s = top, now_s
+        if (
+            self._goal_incline is not None
+            and self._goal_incline > self._ranges.incline_grid().high_on()
+        ):
+            top_i = self._ranges.incline_grid().high_on()
+            clamps.append(Setpoint("incline", real(self._goal_incline), real(top_i), "%", None))
+            self._goal_incline, self._incline_goal_s = top_i, now_s
+        return clamps
+
+    # --- people --------------------------------------------------------------------------
+
+    def start(self, now_s: float) -> None:
+        """A person asked to start or resume: clears the latch, ends a turn hold that has
+        lasted `turn.hold_s`, and queues Start if the belt is not moving. Raises
+        `SafetyError` without a link, while the belt slows for a turn or inside the hold."""
+        if not self._link:
+            raise SafetyError("the treadmill is not connected", reason="link_down")
+        if self._turn_stage is TurnStage.RAMPING and self._belt is BeltState.RUNNING:
+            raise SafetyError(
+                "the belt is slowing down for a turn; resume once it has paused",
+                reason="turn_in_progress",
+            )
+        if self._turn_stage is TurnStage.HOLDING and self._hold_started_s is not None:
+            left_s = self._hold_started_s + self._turn.hold_s - now_s
+            if left_s > 1e-9:
+                raise SafetyError(
+                    f"turn hold: {left_s:.1f} s left before the belt may resume",
+                    reason="turn_hold",
+                )
+            self._finish_turn(now_s)
+        self._control = True
+        self._latched = False
+        self._resume(now_s, "resume")
+
+    def auto_resume(self, now_s: float) -> None:
+        """Resume after a turn hold on the site's opt-in (`turn.auto_resume`). Raises
+        `LatchedError` while latched and `SafetyError` when not allowed or not yet due."""
+        if self._latched:
+            raise LatchedError(_LATCHED_TEXT, reason="latched")
+        if not self._turn.auto_resume or self._turn_stage is not TurnStage.HOLDING:
+            raise SafetyError("nothing may resume by itself now", reason="no_auto_resume")
+        due_s = self.auto_resume_at_s
+        if not self._link or not self._control or due_s is None or now_s < due_s - 1e-9:
+            raise SafetyError("the turn hold is not over", reason="turn_hold")
+        self._finish_turn(now_s)
+        self._resume(now_s, "auto_resume")
+
+    def pause(self, now_s: float) -> None:
+        """A gentle pause: ramp down at the deceleration limit to the start speed, then Pause
+        (Stop where the device has no Pause). The incline stays."""
+        self._pending_start = False
+        if self._belt is BeltState.RUNNING and self._ending is None:
+            self._ending, self._ending_s = Ending.PAUSE, now_s
+            self._announced = None
+
+    def finish(self, now_s: float) -> None:
+        """End of a workout: incline to 0, ramp down, then Stop."""
+        self._pending_start = False
+        if self._belt is BeltState.RUNNING and self._ending is not Ending.STOP:
+            self._ending, self._ending_s = Ending.STOP, now_s
+            self._announced = None
+
+    def stop(self, now_s: float) -> None:
+        """A person's stop: Stop at once (the belt's own deceleration), ending any turn."""
+        self._queue_stop(_issue_stop(pause=False), BeltState.STOPPED)
+        self._clear_turn()
+
+    def emergency_stop(self, now_s: float) -> StopCommand:
+        """Always allowed: returns the emergency Stop to send ahead of anything queued, drops
+        every queued command and latches until a person starts again."""
+        command = _issue_stop(pause=False, emergency=True)
+        self._queue_stop(None, BeltState.STOPPED)
+        self._clear_turn()
+        self._latched = True
+        self._last_cmd_s = now_s
+        return command
+
+    # --- the treadmill -------------------------------------------------------------------
+
+    def observe_speed(self, reported_kmh: float | None, now_s: float) -> None:
+        """The belt's reported speed (Treadmill Data), or None when not available."""
+        self._rep_speed = None if reported_kmh is None else centi(reported_kmh)
+        self._rep_speed_s = now_s
+
+    def observe_incline(self, reported_pct: float | None, now_s: float) -> None:
+        """The deck's reported incline, or None when not available."""
+        self._rep_incline = None if reported_pct is None else centi(reported_pct)
+
+    def console_stopped(self, now_s: float, *, pause: bool) -> None:
+        """Stopped or paused on the console (Machine Status 0x02): latch."""
+        self._latch(now_s, BeltState.PAUSED if pause else BeltState.STOPPED)
+
+    def safety_key_pulled(self, now_s: float) -> None:
+        """Stopped by the safety key (Machine Status 0x03): latch."""
+        self._latch(now_s, BeltState.STOPPED)
+
+    def console_started(self, now_s: float) -> None:
+        """Started or resumed on the console (Machine Status 0x04): a person's start. The
+        belt now runs at its own start speed; a turn hold ends (the person chose to go)."""
+        self._latched = False
+        self._pending_start = False
+        if self._turn_stage is TurnStage.HOLDING:
+            self._finish_turn(now_s)
+        self._belt = BeltState.RUNNING
+        self._cmd_speed = None
+        self._ending = None
+        self._announce_goal(now_s, "console_start")
+
+    def control_lost(self, now_s: float) -> None:
+        """Control Permission Lost (0xFF): send nothing until a person starts again."""
+        self._control = False
+        self._pending_start = False
+
+    def link_lost(self, now_s: float) -> None:
+        """The Bluetooth link dropped: send nothing until it is back (rule 7)."""
+        self._link = False
+        self._pending_start = False
+
+    def link_restored(
+        self, now_s: float, *, belt_moving: bool, reported_speed_kmh: float | None = None
+    ) -> None:
+        """The link is back (rule 7): a stopped belt is left alone; a moving one is ramped
+        down from its reported speed and paused. Nothing resumes until a person asks."""
+        self._link = self._control = True
+        self._pending_start = False
+        self._announced = None
+        if reported_speed_kmh is not None:
+            self.observe_speed(reported_speed_kmh, now_s)
+        if belt_moving:
+            self._belt = BeltState.RUNNING
+            if self._rep_speed is not None:
+                self._cmd_speed = self._ranges.speed_grid(self._direction).nearest(self._rep_speed)
+            if self._ending is None:
+                self._ending, self._ending_s = Ending.PAUSE, now_s
+            return
+        self._belt = BeltState.STOPPED
+        self._cmd_speed = None
+        if self._turn_stage is TurnStage.RAMPING:
+            self._enter_hold(now_s)
+        self._ending = None
+
+    def command_failed(self, command: BeltCommand, now_s: float) -> None:
+        """The treadmill refused `command`: forget what it would have done."""
+        self._undo(command)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _latch(self, now_s: float, belt: BeltState) -> None:
+        self._queue_stop(None, belt)
+        self._latched = True
+        if self._turn_stage is TurnStage.RAMPING:
+            self._enter_hold(now_s)
+
+    def _resume(self, now_s: float, reason: str) -> None:
+        if self._belt is BeltState.RUNNING:
+            if self._ending is Ending.PAUSE:
+                self._ending = None
+            self._announce_goal(now_s, reason)
+            return
+        self._ranges.check_can_start(self._direction)
+        self._pending_start = True
+        self._pending_stop = None
+        self._announce_goal(now_s, reason)
+
+    def _announce_goal(self, now_s: float, reason: str) -> None:
+        if self._goal_speed is None:
+            return
+        base = self._speed_base()
+        if base is None or self._belt is not BeltState.RUNNING or self._pending_start:
+            base = self._ranges.start_speed(self._direction)
+        if self._goal_speed > base:
+            self._ensure_announced(self._goal_speed, now_s, reason)
+
+
+_LATCHED_TEXT = (
+    "the belt was stopped on the console, by the safety key or an emergency stop; "
+    "only a person's start or resume clears it"
+)
