@@ -102,6 +102,12 @@ BAD_VALUES = [
     ("keepalive tiny", "[mqtt]\nkeepalive_s = 1", "mqtt.keepalive_s = 1", "at least 5"),
     ("bad client id", '[mqtt]\nclient_id = "a b"', 'mqtt.client_id = "a b"', "A-Z a-z 0-9"),
     ("radio usb", '[bluetooth]\nradio = "usb:0"', 'bluetooth.radio = "usb:0"', "sim:HOST:PORT"),
+    (
+        "incline too fast",
+        "[limits]\nincline_rate_pct_per_s = 3",
+        "limits.incline_rate_pct_per_s",
+        "% per second, above 0 and at most 1.75",
+    ),
     ("sim port", '[bluetooth]\nradio = "sim:localhost:70000"', "bluetooth.radio", "1 to 65535"),
     (
         "scan forever",

@@ -71,6 +71,7 @@ def test_safety_defaults_follow_the_evidence() -> None:
     assert (limits.backward_max_kmh, limits.forward_max_kmh) == (4.0, 6.0)
     assert (limits.accel_kmh_per_s, limits.decel_kmh_per_s) == (0.25, 0.5)
     assert (limits.max_incline_pct, limits.backward_start_kmh) == (10.0, 1.5)
+    assert limits.incline_rate_pct_per_s == 0.5
     assert limits.max_backward_session_s == 1800.0
     assert (turn.speed_kmh, turn.hold_s, turn.auto_resume) == (0.0, 10.0, False)
     assert (turn.countdown_s, turn.announce_s) == (5.0, 5.0)
@@ -167,6 +168,7 @@ def test_sim_radio_endpoint(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + '[bluetooth]\nradio = "sim:127.0.0.1:4567"\n')
     assert load_config(path, env={}).bluetooth.sim_endpoint == ("127.0.0.1", 4567)
     assert BluetoothConfig().sim_endpoint is None
+    assert BluetoothConfig(radio="sim:local").sim_endpoint is None
 
 
 def test_address_is_normalised_and_levels_lowercased(tmp_path: Path) -> None:

@@ -78,8 +78,9 @@ class BluetoothConfig(Section):
 
     radio: str = Field(
         default="bluez",
-        pattern=r"^(bluez|sim:[A-Za-z0-9_.:\[\]-]+:[0-9]{1,5})$",
-        description="'bluez' (the system's Bluetooth) or 'sim:HOST:PORT' (a virtual treadmill)",
+        pattern=r"^(bluez|sim:local|sim:[A-Za-z0-9_.:\[\]-]+:[0-9]{1,5})$",
+        description="'bluez' (the system's Bluetooth), 'sim:HOST:PORT' (a virtual treadmill in "
+        "another process) or 'sim:local' (one in this process: tests and the demo)",
     )
     scan_timeout_s: Float = bounded(10.0, "seconds", ge=1, le=120)
     connect_timeout_s: Float = bounded(20.0, "seconds", ge=1, le=120)
@@ -95,7 +96,7 @@ class BluetoothConfig(Section):
     @property
     def sim_endpoint(self) -> tuple[str, int] | None:
         """(host, port) of the virtual treadmill when `radio` is `sim:HOST:PORT`, else None."""
-        if not self.radio.startswith("sim:"):
+        if not self.radio.startswith("sim:") or self.radio == "sim:local":
             return None
         host, _, port = self.radio.removeprefix("sim:").rpartition(":")
         return host.strip("[]"), int(port)
@@ -114,6 +115,8 @@ class LimitsConfig(Section):
     accel_kmh_per_s: Float = bounded(0.25, "km/h per second", ge=0.05, le=1.0)
     decel_kmh_per_s: Float = bounded(0.5, "km/h per second", ge=0.2, le=2.0)
     max_incline_pct: Float = bounded(10.0, "%", ge=0, le=15.0)
+    # EN 957-6 makers keep elevation below 1°/s, ≈ 1.75 %/s (ref/retro-walking.md §5 [Sunrise]).
+    incline_rate_pct_per_s: Float = bounded(0.5, "% per second", gt=0, le=1.75)
     backward_start_kmh: Float = bounded(1.5, "km/h", gt=0, le=3.0, note="at most backward_max_kmh")
     max_backward_session_s: Float = bounded(1800.0, "seconds", ge=60, le=3600)
 
