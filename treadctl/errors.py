@@ -57,6 +57,19 @@ class ProcedureTimeoutError(ControlPointError):
     """No 0x80 response arrived within the procedure timeout (FTMP §4.4.14.3)."""
 
 
+class AttError(TreadctlError):
+    """A GATT server refused a request at ATT level; the request had no effect.
+
+    `att_code` is the ATT error code (e.g. 0xFD CCCD Improperly Configured, 0xFE Procedure
+    Already In Progress, FTMS v1.0 §4.16.3). The virtual treadmill raises it; the BLE layer may
+    use it for the same refusal coming from a real device.
+    """
+
+    def __init__(self, message: str, *, att_code: int) -> None:
+        super().__init__(f"{message} (ATT error 0x{att_code:02X})")
+        self.att_code = att_code
+
+
 # --- safety --------------------------------------------------------------------------------
 
 

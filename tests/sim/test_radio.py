@@ -47,7 +47,7 @@ class Probe:
 @pytest.fixture
 async def probe() -> AsyncIterator[Probe]:
     link = SimLink()
-    device = open_device(link, "Probe", ADDRESS)
+    device, _controller = open_device(link, "Probe", ADDRESS)
     writes: list[bytes] = []
 
     def on_write(_connection: object, value: bytes) -> None:
@@ -178,10 +178,10 @@ async def test_establish_connection_works(probe: Probe) -> None:
 
 
 async def test_tcp_radio_reaches_a_link_served_over_tcp(probe: Probe) -> None:
-    """A radio opened as tcp:HOST:PORT scans and connects through an HCI/TCP server."""
+    """A radio opened as sim:HOST:PORT scans and connects through an HCI/TCP server."""
     async with (
         HciTcpServer(probe.link, port=0) as server,
-        VirtualRadio(f"tcp:127.0.0.1:{server.port}") as radio,
+        VirtualRadio(f"sim:127.0.0.1:{server.port}") as radio,
     ):
         found = await BleakScanner.discover(0.2, backend=radio.scanner_backend)
         assert [d.address for d in found] == [ADDRESS]
@@ -191,8 +191,8 @@ async def test_tcp_radio_reaches_a_link_served_over_tcp(probe: Probe) -> None:
 
 async def test_bad_spec_and_unreachable_tcp_are_clear_errors() -> None:
     """A malformed spec is an InputError; a closed port is a BluetoothError naming it."""
-    with pytest.raises(InputError, match="tcp:HOST:PORT"):
+    with pytest.raises(InputError, match="sim:HOST:PORT"):
         VirtualRadio("usb0")
     with pytest.raises(BluetoothError, match=r"127\.0\.0\.1:1"):
-        async with VirtualRadio("tcp:127.0.0.1:1"):
+        async with VirtualRadio("sim:127.0.0.1:1"):
             pass

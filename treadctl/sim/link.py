@@ -153,14 +153,17 @@ def _terminate_ind(reason: int) -> Any:
 # --- devices on the link -------------------------------------------------------------------
 
 
-def open_device(link: SimLink, name: str, address: str, *, prefix: str = "sim") -> Device:
+def open_device(
+    link: SimLink, name: str, address: str, *, prefix: str = "sim"
+) -> tuple[Device, SimController]:
     """A bumble `Device` named `name` with random static `address`, on its own controller.
 
-    Must be called inside the running loop; the caller powers it on.
+    Must be called inside the running loop; the caller powers the device on, and detaches the
+    controller when done.
     """
     controller = SimController(link.next_controller_name(prefix), link)
     host = Host(controller, AsyncPipeSink(controller))
-    return Device(name=name, address=hci.Address(address), host=host)
+    return Device(name=name, address=hci.Address(address), host=host), controller
 
 
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SimLink] = weakref.WeakKeyDictionary()

@@ -1,12 +1,12 @@
 """A bleak backend over a bumble central: unchanged bleak code talks to virtual treadmills.
 
 Owns: `VirtualRadio` (async context manager) — one bumble central `Device`, either on the
-in-process link it shares with `VirtualTreadmill`s (`"local"`) or on a controller that a
-`treadctl sim` process serves over HCI/TCP (`"tcp:HOST:PORT"`) — and the bleak scanner backend
-bound to it. The client backend is in `radio_client.py`.
+in-process link it shares with `VirtualTreadmill`s (`"sim:local"`) or on a controller that a
+`treadctl sim` process serves over HCI/TCP (`"sim:HOST:PORT"`, as in `[bluetooth] radio`) —
+and the bleak scanner backend bound to it. The client backend is in `radio_client.py`.
 
 Use:
-    async with VirtualRadio("tcp:127.0.0.1:7900") as radio:
+    async with VirtualRadio("sim:127.0.0.1:7900") as radio:
         devices = await BleakScanner.discover(2.0, backend=radio.scanner_backend)
         client = await establish_connection(
             BleakClient, devices[0], "treadmill", backend=radio.client_backend
@@ -36,7 +36,7 @@ from bumble.transport import open_transport
 
 from treadctl.errors import BluetoothError, InputError
 from treadctl.sim.adv import ParsedAdvertisement, parse_advertisement
-from treadctl.sim.link import SimLink, open_device, shared_link
+from treadctl.sim.link import SimController, SimLink, open_device, shared_link
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,15 @@ def _random_static_address(rng: random.Random) -> str:
 class VirtualRadio:
     """A bumble central that bleak reaches through `scanner_backend` and `client_backend`.
 
-    `spec`: `"local"` (the running loop's shared in-process link, or `link` if given) or
-    `"tcp:HOST:PORT"` (a `treadctl sim` process). `mtu` is what every connection requests.
+    `spec`: `"sim:local"` (the running loop's shared in-process link, or `link` if given) or
+    `"sim:HOST:PORT"` (a `treadctl sim` process; `local` and `tcp:HOST:PORT` work too, and
+    an IPv6 host goes in brackets). `mtu` is what every connection requests.
     Opening raises `InputError` for a bad spec and `BluetoothError` when the sim is unreachable.
     """
 
     def __init__(
         self,
-        spec: str = "local",
+        spec: str = "sim:local",
         *,
         link: SimLink | None = None,
         mtu: int = DEFAULT_MTU,
@@ -75,6 +76,7 @@ class VirtualRadio:
         self._address = address or _random_static_address(random.Random())
         self._transport: Any = None
         self._device: Device | None = None
+        self._controller: SimController | None = None
         self._scanners: set[VirtualScannerBackend] = set()
         self._scan_lock = asyncio.Lock()
         self.connect_lock = asyncio.Lock()  # bumble allows one pending LE connection
@@ -86,7 +88,9 @@ class VirtualRadio:
     async def __aenter__(self) -> VirtualRadio:
         if self._kind == "local":
             link = self._link or shared_link()
-            self._device = open_device(link, "treadctl", self._address, prefix="radio")
+            self._device, self._controller = open_device(
+                link, "treadctl", self._address, prefix="radio"
+            )
         else:
             host, port = self._tcp
             try:
@@ -111,6 +115,9 @@ class VirtualRadio:
                     await connection.disconnect()
             with contextlib.suppress(Exception):
                 await device.host.flush()
+        if self._controller is not None:
+            self._controller.detach()
+            self._controller = None
         if self._transport is not None:
             await self._transport.close()
             self._transport = None
@@ -189,14 +196,16 @@ class VirtualRadio:
 
 
 def _parse_spec(spec: str) -> tuple[Literal["local", "tcp"], tuple[str, int]]:
-    if spec == "local":
+    """`sim:local` / `local`, or `sim:HOST:PORT` / `tcp:HOST:PORT` (IPv6 hosts in brackets)."""
+    if spec in ("local", "sim:local"):
         return "local", ("", 0)
     kind, _, rest = spec.partition(":")
     host, _, port_text = rest.rpartition(":")
-    if kind == "tcp" and host and port_text.isdigit() and 0 < int(port_text) < 65536:
+    host = host.strip("[]")
+    if kind in ("sim", "tcp") and host and port_text.isdigit() and 0 < int(port_text) < 65536:
         return "tcp", (host, int(port_text))
     raise InputError(
-        f"unknown virtual radio {spec!r}: use 'local' (in-process) or 'tcp:HOST:PORT' "
+        f"unknown virtual radio {spec!r}: use 'sim:local' (in this process) or 'sim:HOST:PORT' "
         "(a `treadctl sim` process)",
         where="radio",
     )

@@ -1,0 +1,401 @@
+"""The virtual treadmill on a bumble `Device`: a Fitness Machine Service peripheral.
+
+Owns: `VirtualTreadmill` (async context manager) — the `TreadmillModel` exposed as an FTMS
+peripheral (every FTMS characteristic a treadmill has, each with its CCCD, plus Device
+Information), advertising the FTMS UUID and service data (flags + machine type) unless the Q23
+quirk hides them, on the in-process link (default: the running loop's shared link), or on a
+real controller given as a bumble transport (`usb:0`, `hci-socket:0`). It runs the model's clock
+(`speedup` × the event loop's time), sends what the model returns, and offers the console, the
+safety key and the fault hooks to tests and to `treadctl sim`.
+
+Traps handled here (DESIGN §5): bumble objects are built in `__aenter__`, inside the running loop;
+the server accepts an MTU of up to `max_mtu` (247); the 0x80 indication goes out after the ATT
+Write Response (queued, never awaited in the write handler) unless the Q11 quirk wants it before;
+a write while an indication is still unconfirmed is refused with 0xFE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid as uuidlib
+from collections.abc import Callable
+from typing import Any
+
+from bumble import att, hci
+from bumble.device import Connection, Device
+from bumble.gatt import (
+    GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
+    Characteristic,
+    CharacteristicValue,
+    Descriptor,
+    Service,
+)
+from bumble.transport import open_transport
+
+from treadctl import ftms
+from treadctl.errors import AttError, BluetoothError
+from treadctl.sim import frames
+from treadctl.sim.adv import build_advertising_data
+from treadctl.sim.frames import Notification
+from treadctl.sim.link import SimController, SimLink, open_device, shared_link
+from treadctl.sim.model import TreadmillModel
+from treadctl.sim.settings import Quirks, TreadmillConfig
+
+log = logging.getLogger(__name__)
+
+P = Characteristic.Properties
+FTMS_UUID16 = 0x1826
+CONNECTION_TIMEOUT_REASON = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR  # 0x08: as if powered off
+_CP_PROPERTIES = {
+    "write_indicate": P.WRITE | P.INDICATE,
+    "write_nr_notify": P.WRITE_WITHOUT_RESPONSE | P.NOTIFY,  # BH Fitness (Q18)
+    "write_nr_indicate": P.WRITE_WITHOUT_RESPONSE | P.INDICATE,  # CITYSPORTS CS-WP8 (Q18)
+}
+
+
+def address_for(name: str) -> str:
+    """A stable random static address derived from the name (same name, same address)."""
+    digest = bytearray(hashlib.sha256(name.encode()).digest()[:6])
+    digest[0] |= 0xC0
+    return ":".join(f"{b:02X}" for b in digest)
+
+
+class _Sender:
+    """Sends one connection's notifications in order; tracks the unconfirmed 0x80."""
+
+    def __init__(
+        self, device: Device, connection: Connection, chars: dict[str, Characteristic[Any]]
+    ) -> None:
+        self._device = device
+        self._connection = connection
+        self._chars = chars
+        self._queue: asyncio.Queue[tuple[list[Notification], asyncio.Future[None] | None]] = (
+            asyncio.Queue()
+        )
+        self.cp_in_flight = False
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"sim-send-{connection.handle}"
+        )
+
+    def send(self, batch: list[Notification]) -> asyncio.Future[None]:
+        """Queue `batch`; the future completes once it is sent (indications confirmed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if any(n.uuid == ftms.CONTROL_POINT_UUID and n.indication for n in batch):
+            self.cp_in_flight = True
+        self._queue.put_nowait((batch, done))
+        return done
+
+    async def _run(self) -> None:
+        while True:
+            batch, done = await self._queue.get()
+            try:
+                for notification in batch:
+                    await self._send_one(notification)
+            except Exception as exc:  # a dropped link or a timed-out confirmation
+                log.debug("notification not delivered: %r", exc)
+            finally:
+                if done is not None and not done.done():
+                    done.set_result(None)
+
+    async def _send_one(self, n: Notification) -> None:
+        char = self._chars[n.uuid]
+        if not n.indication:
+            await self._device.notify_subscriber(self._connection, char, n.data, force=True)
+            return
+        try:
+            await self._device.indicate_subscriber(self._connection, char, n.data, force=True)
+        finally:
+            if n.uuid == ftms.CONTROL_POINT_UUID:
+                self.cp_in_flight = False
+
+    def close(self) -> None:
+        self._task.cancel()
+
+
+class VirtualTreadmill:
+    """A virtual FTMS treadmill. Use `async with VirtualTreadmill(...) as treadmill:`.
+
+    `link`: the in-process link (default: `shared_link()`); `transport`: a bumble transport spec
+    for a real controller instead (`usb:0`, `hci-socket:0`). `speedup` scales the model's clock
+    (physics and notification rate). The model is `treadmill.model`.
+    """
+
+    def __init__(
+        self,
+        config: TreadmillConfig | None = None,
+        quirks: Quirks | None = None,
+        *,
+        model: TreadmillModel | None = None,
+        link: SimLink | None = None,
+        transport: str | None = None,
+        address: str | None = None,
+        speedup: float = 1.0,
+        advertising_interval_ms: float = 100.0,
+        max_mtu: int = 247,
+    ) -> None:
+        if not 0 < speedup <= 1000:
+            raise ValueError(f"speedup must be in (0, 1000], got {speedup}")
+        self.model = model or TreadmillModel(config, quirks)
+        self.address = address or address_for(self.model.config.name)
+        self.speedup = speedup
+        self._link = link
+        self._transport_spec = transport
+        self._transport: Any = None
+        self._interval_ms = advertising_interval_ms
+        self._max_mtu = max_mtu
+        self._device: Device | None = None
+        self._controller: SimController | None = None
+        self._chars: dict[str, Characteristic[Any]] = {}
+        self._sender: _Sender | None = None
+        self._connection: Connection | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._t0 = 0.0
+        self.connected = asyncio.Event()
+        self.disconnected = asyncio.Event()
+
+    # --- clock ---------------------------------------------------------------------------------
+    def now_s(self) -> float:
+        """Model time: seconds since start × speedup."""
+        return (asyncio.get_running_loop().time() - self._t0) * self.speedup
+
+    @property
+    def device(self) -> Device:
+        """The bumble peripheral (raises `RuntimeError` before `__aenter__`)."""
+        if self._device is None:
+            raise RuntimeError("the virtual treadmill is not running")
+        return self._device
+
+    @property
+    def connection(self) -> Connection | None:
+        """The connected central's link, if any."""
+        return self._connection
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def __aenter__(self) -> VirtualTreadmill:
+        config = self.model.config
+        if self._transport_spec is None:
+            link = self._link or shared_link()
+            self._device, self._controller = open_device(
+                link, config.name, self.address, prefix="treadmill"
+            )
+            link.set_rssi(hci.Address(self.address), config.rssi_dbm)
+        else:
+            try:
+                self._transport = await open_transport(self._transport_spec)
+            except Exception as exc:
+                raise BluetoothError(
+                    f"cannot open Bluetooth controller {self._transport_spec!r}: {exc}"
+                ) from exc
+            self._device = Device.with_hci(
+                config.name,
+                hci.Address(self.address),
+                self._transport.source,
+                self._transport.sink,
+            )
+        self._device.gatt_server.max_mtu = self._max_mtu
+        self._device.add_services(self._services())
+        self._device.on(self._device.EVENT_CONNECTION, self._on_connection)
+        await self._device.power_on()
+        self._t0 = asyncio.get_running_loop().time()
+        self.model.on_disconnect(0.0)  # nobody connected yet: nothing to send
+        await self._device.start_advertising(
+            advertising_data=self.advertising_data(),
+            advertising_interval_min=self._interval_ms,
+            advertising_interval_max=self._interval_ms,
+            auto_restart=True,
+        )
+        self._ticker = asyncio.get_running_loop().create_task(
+            self._tick_loop(), name=f"sim-tick-{config.name}"
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        device, self._device = self._device, None
+        if device is not None:
+            with contextlib.suppress(Exception):
+                await device.stop_advertising()
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    await self._connection.disconnect()
+            if self._sender is not None:
+                self._sender.close()
+            if self._controller is not None:
+                self._controller.detach()
+        if self._transport is not None:
+            await self._transport.close()
+
+    def advertising_data(self) -> bytes:
+        """Flags, the FTMS UUID and service data (unless hidden, Q23), and the name."""
+        name = self.model.config.name
+        if self.model.quirks.hide_ftms_uuid:
+            return build_advertising_data(name)
+        return build_advertising_data(
+            name,
+            service_uuids16=(FTMS_UUID16,),
+            service_data16=((FTMS_UUID16, frames.service_data(available=True)),),
+        )
+
+    # --- GATT database -------------------------------------------------------------------------
+    def _services(self) -> list[Service]:
+        model = self.model
+
+        def readable(uuid: str) -> Characteristic[Any]:
+            value = CharacteristicValue(read=lambda _connection: model.read(uuid))
+            return Characteristic(uuid, P.READ, Characteristic.READABLE, value)
+
+        def notifying(uuid: str, properties: Characteristic.Properties, value: Any) -> Any:
+            cccd = Descriptor(
+                GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
+                Descriptor.READABLE | Descriptor.WRITEABLE,
+                CharacteristicValue(
+                    read=lambda _connection: model.cccd(uuid).to_bytes(2, "little"),
+                    write=lambda _connection, data: self._on_cccd(uuid, data),
+                ),
+            )
+            permissions = Characteristic.Permissions(0)
+            if properties & P.READ:
+                permissions |= Characteristic.READABLE
+            if properties & (P.WRITE | P.WRITE_WITHOUT_RESPONSE):
+                permissions |= Characteristic.WRITEABLE
+            return Characteristic(uuid, properties, permissions, value, descriptors=[cccd])
+
+        cp_properties = _CP_PROPERTIES[model.quirks.control_point]
+        fitness = [
+            readable(ftms.FEATURE_UUID),
+            notifying(ftms.TREADMILL_DATA_UUID, P.NOTIFY, b""),
+            notifying(
+                ftms.TRAINING_STATUS_UUID,
+                P.READ | P.NOTIFY,
+                CharacteristicValue(read=lambda _c: model.read(ftms.TRAINING_STATUS_UUID)),
+            ),
+            readable(ftms.SPEED_RANGE_UUID),
+            readable(ftms.INCLINATION_RANGE_UUID),
+            notifying(
+                ftms.CONTROL_POINT_UUID, cp_properties, CharacteristicValue(write=self._on_cp_write)
+            ),
+            notifying(ftms.MACHINE_STATUS_UUID, P.NOTIFY, b""),
+        ]
+        info = [readable(uuid) for uuid in frames.device_information(model.config)]
+        self._chars = {_uuid128(c): c for c in fitness}
+        return [
+            Service(ftms.FTMS_SERVICE_UUID, fitness),
+            Service(ftms.DEVICE_INFORMATION_SERVICE_UUID, info),
+        ]
+
+    # --- link events ---------------------------------------------------------------------------
+    def _on_connection(self, connection: Connection) -> None:
+        if self._connection is not None:
+            log.info("second central refused: one client at a time")
+            asyncio.get_running_loop().create_task(connection.disconnect())
+            return
+        self._connection = connection
+        self._sender = _Sender(self.device, connection, self._chars)
+        self.model.on_connect(self.now_s(), mtu=connection.att_mtu)
+        connection.on(
+            connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
+            lambda: self.model.set_mtu(connection.att_mtu),
+        )
+        connection.on(connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(reason))
+        self.disconnected.clear()
+        self.connected.set()
+        log.info("central %s connected", connection.peer_address)
+
+    def _on_disconnection(self, reason: int) -> None:
+        log.info("central disconnected (reason 0x%02X)", reason)
+        self.model.on_disconnect(self.now_s())
+        if self._sender is not None:
+            self._sender.close()
+        self._sender = None
+        self._connection = None
+        self.connected.clear()
+        self.disconnected.set()
+
+    def _on_cccd(self, uuid: str, data: bytes) -> None:
+        if len(data) != 2:
+            raise att.ATT_Error(att.ATT_INVALID_ATTRIBUTE_LENGTH_ERROR)
+        applied = self.model.write_cccd(uuid, int.from_bytes(data, "little"), self.now_s())
+        if not applied:
+            log.info("CCCD write for %s dropped (cccd_min_gap_s)", uuid)
+        self._wake.set()
+
+    def _on_cp_write(self, _connection: Connection, data: bytes) -> Any:
+        """Returns None, or (Q11) an awaitable that bumble awaits before its Write Response."""
+        sender = self._sender
+        if sender is not None and sender.cp_in_flight:
+            raise att.ATT_Error(0xFE)  # Procedure Already In Progress (FTMS §4.16.3)
+        try:
+            out = self.model.write_control_point(bytes(data), self.now_s())
+        except AttError as exc:
+            raise att.ATT_Error(exc.att_code) from exc
+        if self.model.link_drop_requested:
+            asyncio.get_running_loop().create_task(self.drop_link())
+            return None
+        if sender is None or not out:
+            return None
+        done = sender.send(out)
+        # Q11: the machine sends status and 0x80 before the Write Response (awaited here);
+        # otherwise the queue sends them once this handler has returned and bumble has answered.
+        return done if self.model.quirks.early_indication else None
+
+    # --- the clock loop ------------------------------------------------------------------------
+    async def _tick_loop(self) -> None:
+        while True:
+            self._emit(self.model.tick(self.now_s()))
+            delay = (self.model.next_deadline_s() - self.now_s()) / self.speedup
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(delay, 0.0005)):
+                    await self._wake.wait()
+
+    def _emit(self, out: list[Notification]) -> None:
+        if out and self._sender is not None:
+            self._sender.send(out)
+
+    def _console(self, action: Callable[[float], list[Notification]]) -> None:
+        self._emit(action(self.now_s()))
+        self._wake.set()
+
+    # --- console, safety key, faults -----------------------------------------------------------
+    def press_start(self) -> None:
+        """The console's Start button."""
+        self._console(self.model.press_start)
+
+    def press_pause(self) -> None:
+        """The console's Pause button."""
+        self._console(self.model.press_pause)
+
+    def press_stop(self) -> None:
+        """The console's Stop button."""
+        self._console(self.model.press_stop)
+
+    def pull_safety_key(self) -> None:
+        """Pull the safety key (emergency stop)."""
+        self._console(self.model.pull_safety_key)
+
+    def insert_safety_key(self) -> None:
+        """Put the safety key back."""
+        self._console(self.model.insert_safety_key)
+
+    def revoke_control(self) -> None:
+        """Fault: notify Control Permission Lost (0xFF) and take control back."""
+        self._console(self.model.revoke_control)
+
+    async def drop_link(self, reason: int = CONNECTION_TIMEOUT_REASON) -> None:
+        """Fault: drop the link (default reason 0x08, as when the treadmill loses power)."""
+        connection = self._connection
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.disconnect(reason=reason)
+
+
+def _uuid128(characteristic: Characteristic[Any]) -> str:
+    le = characteristic.uuid.to_bytes(force_128=True)
+    return str(uuidlib.UUID(bytes=bytes(reversed(le))))
