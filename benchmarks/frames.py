@@ -1,0 +1,50 @@
+"""Realistic Treadmill Data notifications for the benchmarks, with where each was recorded.
+
+Each frame is (name, octets, step_count_ext, source). The same captures are pinned, with their
+expected records, in tests/ftms/test_treadmill_vectors.py.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Frame(NamedTuple):
+    name: str
+    data: bytes
+    step_count_ext: bool
+    source: str
+
+
+FRAMES: tuple[Frame, ...] = (
+    Frame(
+        "issue-check-0x040c",
+        bytes.fromhex("0c045203020000000000000100"),
+        False,
+        "treadctl issue #2 check: speed, distance, inclination/ramp, elapsed time",
+    ),
+    Frame(
+        "citysports-0x2484-steps",
+        bytes.fromhex("8424aa002100000100ffffff3c00420000"),
+        True,
+        "CITYSPORTS-Linker JG-0x22 walking pad (hughesjs/FitnessMachine protocol/notes)",
+    ),
+    Frame(
+        "life-fitness-0x059e",
+        bytes.fromhex("9e0517059202fb00000000ff7f7c00ff7f1b00ffffff698a00"),
+        False,
+        "Life Fitness treadmill (TrackMyIndoorWorkout test/life_fitness_treadmill_test.dart)",
+    ),
+    Frame(
+        "matrix-0x1f9e-truncated",
+        bytes.fromhex("9e1fc60394023e01005a00ff7f3200ffff2500f4"),
+        False,
+        "Matrix treadmill, 20 of 32 octets (TrackMyIndoorWorkout test/matrix_treadmill_test.dart)",
+    ),
+    Frame(
+        "urevo-0x259c-steps",
+        bytes.fromhex("9c25" + "00" * 24),
+        True,
+        "Urevo treadmill (dudanov/hassio-ftms issue #3)",
+    ),
+)
