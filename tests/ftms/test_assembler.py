@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from treadctl import ftms
 
@@ -86,3 +88,16 @@ def test_step_count_extension_applies_to_fragments() -> None:
     assembler = ftms.TreadmillDataAssembler(step_count_ext=True)
     assert assembler.feed(b"\x01\x20\x2a\x00\x00") is None
     assert assembler.feed(SPEED) == TD(speed_kmh=4.0, step_count=42)
+
+
+@given(st.lists(st.binary(max_size=24), max_size=8), st.booleans())
+def test_fuzz_fragment_sequences(notifications: list[bytes], ext: bool) -> None:
+    """Any sequence of notifications yields records or None; only FTMSDecodeError escapes."""
+    assembler = ftms.TreadmillDataAssembler(step_count_ext=ext)
+    for data in notifications:
+        try:
+            record = assembler.feed(data)
+        except ftms.FTMSDecodeError:
+            assert len(data) < 2
+            continue
+        assert record is None or not record.more_data

@@ -82,6 +82,9 @@ class ControlPointSession:
     `timeout_s` (default 30 s) runs from the write response. After a genuine timeout no new
     procedure may start until `connection_lost()` (FTMP §4.4.14.3: reconnect first), unless
     `timeout_is_success` is set for devices that never indicate (Q14, Q15).
+
+    Permission is tracked, not enforced: `begin()` accepts any procedure, because some devices
+    must be driven without it (Q13, Q14); callers check `has_control` per their quirk profile.
     """
 
     def __init__(

@@ -19,7 +19,6 @@ from typing import Any, Final
 
 from treadctl.errors import FTMSDecodeError
 
-PACE_FIELDS: Final = ("instantaneous_pace", "average_pace")
 # Fields that have a "data not available" value, and that value (ref/ftms-spec.md §3.1).
 SENTINELS: Final[dict[str, int]] = {
     "inclination_pct": 0x7FFF,
@@ -125,7 +124,6 @@ class _Layout:
 _TEMPLATE: Final[dict[str, Any]] = {f.name: f.default for f in fields(TreadmillData)}
 _CACHE: dict[int, _Layout] = {}
 _CACHE_MAX: Final = 4096
-_NO_FIELDS: Final[frozenset[str]] = frozenset()
 
 
 def _field_list(flags: int) -> list[tuple[str, str, int]]:
@@ -147,7 +145,33 @@ def _length_matches(
     return rest in (2, 3) if steps else rest == 0
 
 
+def _add_field(
+    layout: _Layout, codes: list[str], name: str, code: str, divisor: int, pace_octets: int
+) -> None:
+    """Append one field's struct codes and its conversion to the layout."""
+    index = len(codes)
+    if code == "T":
+        codes += ["H", "B"]
+        layout.u24.append((name, index))
+    elif code == "P" and pace_octets == 2:
+        codes.append("H")
+        layout.pace2.append((name, index))
+    elif code == "P":
+        codes.append("B")
+        layout.scaled.append((name, index, divisor))
+    elif name in SENTINELS:
+        codes.append(code)
+        layout.checked.append((name, index, SENTINELS[name], divisor))
+    else:
+        codes.append(code)
+        if divisor:
+            layout.scaled.append((name, index, divisor))
+        else:
+            layout.plain.append((name, index))
+
+
 def _compile(flags: int, length: int, step_count_ext: bool) -> _Layout:
+    """Walk the flags' fields in spec order, stopping at the first that does not fit."""
     specs = _field_list(flags)
     steps = step_count_ext and bool(flags & STEP_COUNT_BIT)
     pace_octets = 1  # ref/ftms-spec.md §3.3: the v1.0 layout unless only the GSS one fits.
@@ -162,33 +186,11 @@ def _compile(flags: int, length: int, step_count_ext: bool) -> _Layout:
             truncated = True
             break
         offset += size
-        index = len(codes)
-        if code == "T":
-            codes += ["H", "B"]
-            layout.u24.append((name, index))
-        elif code == "P":
-            if pace_octets == 1:
-                codes.append("B")
-                layout.scaled.append((name, index, divisor))
-            else:
-                codes.append("H")
-                layout.pace2.append((name, index))
-        else:
-            codes.append(code)
-            if name in SENTINELS:
-                layout.checked.append((name, index, SENTINELS[name], divisor))
-            elif divisor:
-                layout.scaled.append((name, index, divisor))
-            else:
-                layout.plain.append((name, index))
+        _add_field(layout, codes, name, code, divisor, pace_octets)
     if steps and not truncated:
-        rest = length - offset
-        if rest >= 3:
-            layout.u24.append(("step_count", len(codes)))
-            codes += ["H", "B"]
-        elif rest == 2:
-            layout.plain.append(("step_count", len(codes)))
-            codes.append("H")
+        rest = length - offset  # vendor step count (Q1): u24, or u16 when only 2 octets remain
+        if rest >= 2:
+            _add_field(layout, codes, "step_count", "T" if rest >= 3 else "H", 0, pace_octets)
         else:
             truncated = True
     layout.unpack = struct.Struct("<" + "".join(codes)).unpack_from
@@ -223,6 +225,7 @@ def decode_treadmill_data(data: bytes, *, step_count_ext: bool = False) -> Tread
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         layout = _CACHE[key] = _compile(flags, length, step_count_ext)
+    # Hot path (every notification): kept in one function on purpose, no per-field calls.
     values = layout.unpack(data, 2)
     record = layout.base.copy()
     for name, index in layout.plain:

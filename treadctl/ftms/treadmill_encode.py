@@ -9,6 +9,8 @@ set or unavailable.
 
 from __future__ import annotations
 
+from typing import Any
+
 from treadctl.errors import FTMSEncodeError
 from treadctl.ftms._wire import check_int, to_raw
 from treadctl.ftms.treadmill_data import (
@@ -37,7 +39,7 @@ def _pace_seconds(name: str, km_per_min: float) -> int:
     )
 
 
-def _raw(name: str, code: str, divisor: int, value: float, pace_octets: int) -> bytes:
+def _raw(name: str, code: str, divisor: int, value: Any, pace_octets: int) -> bytes:
     """One field's octets (little-endian), range-checked; a sentinel value is never produced."""
     if code == "P":
         if pace_octets == 2:  # GSS layout: u16 seconds per 500 m (see TreadmillData).
@@ -45,7 +47,7 @@ def _raw(name: str, code: str, divisor: int, value: float, pace_octets: int) -> 
         return to_raw(value, divisor, 0, 0xFF, name).to_bytes(1, "little")
     lo = -0x8000 if code in _SIGNED else 0
     hi = _WIRE_MAX[code] - (1 if name in SENTINELS else 0)
-    raw = to_raw(value, divisor, lo, hi, name) if divisor else check_int(value, lo, hi, name)  # type: ignore[arg-type]
+    raw = to_raw(value, divisor, lo, hi, name) if divisor else check_int(value, lo, hi, name)
     return raw.to_bytes(_WIDTH[code], "little", signed=code in _SIGNED)
 
 
@@ -118,8 +120,10 @@ def _groups(
     return found
 
 
-def _speed(record: TreadmillData) -> bytes:
-    return to_raw(record.speed_kmh, 100, 0, 0xFFFF, "speed_kmh").to_bytes(2, "little")  # type: ignore[arg-type]
+def _speed(speed_kmh: float | None) -> bytes:
+    if speed_kmh is None:  # refused by _check() already; kept for the type checker
+        raise FTMSEncodeError("speed_kmh: required", field="speed_kmh")
+    return to_raw(speed_kmh, 100, 0, 0xFFFF, "speed_kmh").to_bytes(2, "little")
 
 
 def _frame(groups: list[tuple[int, bytes]], speed: bytes | None) -> bytes:
@@ -141,7 +145,7 @@ def encode_treadmill_data(
     wire cannot express.
     """
     _check(record, step_count_ext, pace_octets)
-    speed = None if record.more_data else _speed(record)
+    speed = None if record.more_data else _speed(record.speed_kmh)
     return _frame(_groups(record, step_count_ext, pace_octets), speed)
 
 
@@ -162,7 +166,7 @@ def split_treadmill_data(
     if record.more_data:
         raise FTMSEncodeError("more_data: split a whole record, not a fragment", field="more_data")
     _check(record, step_count_ext, pace_octets)
-    speed = _speed(record)
+    speed = _speed(record.speed_kmh)
     groups = _groups(record, step_count_ext, pace_octets)
     need = 2 + max([len(speed)] + [len(octets) for _, octets in groups])
     if isinstance(max_payload, bool) or not isinstance(max_payload, int) or max_payload < need:
