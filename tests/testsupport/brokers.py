@@ -66,6 +66,13 @@ class AmqttBroker:
         """Close every client connection and the listener; retained messages are forgotten."""
         if self._broker is not None:
             broker, self._broker = self._broker, None
+            # Cut every client's connection first, as a crashing broker would: amqtt 0.12's
+            # shutdown() can hang on a client whose reader is mid-packet. (Reaches into amqtt's
+            # internals; the version is pinned below 0.13 in pyproject.toml.)
+            for _session, handler in list(broker._sessions.values()):
+                writer = getattr(getattr(handler, "writer", None), "_writer", None)
+                if writer is not None:
+                    writer.transport.abort()
             await broker.shutdown()
 
     async def restart(self) -> None:

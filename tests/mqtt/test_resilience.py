@@ -1,0 +1,142 @@
+"""The bridge when things go wrong: a command flood with an emergency stop in it, the broker
+restarting mid-stream, the broker absent at start-up (amqtt, in-process)."""
+
+from __future__ import annotations
+
+import pytest
+from mqtt.support import Handler, ReconnectGate, SettingsFactory
+from testsupport.brokers import AmqttBroker, MqttRecorder
+
+from treadctl.mqtt import MqttBridge, TreadmillInfo
+
+pytestmark = pytest.mark.timeout(30)
+
+T1 = TreadmillInfo("t1", "Lane 1")
+
+
+async def test_estop_overtakes_a_flood_and_telemetry_still_flows(
+    amqtt_broker: AmqttBroker, settings_for: SettingsFactory, handler: Handler
+) -> None:
+    """With the handler stuck on a command and 40 more queued or refused behind it, an estop is
+    carried out at once and answered before them, and telemetry keeps flowing meanwhile."""
+    settings = settings_for(amqtt_broker, commands_enabled=True, command_queue_size=8)
+    handler.release.clear()  # set_speed calls hang until released
+    async with (
+        MqttRecorder(amqtt_broker.host, amqtt_broker.port, ("treadctl/t1/#",)) as rec,
+        MqttBridge(settings, [T1], handler) as bridge,
+    ):
+        await rec.wait_topic("treadctl/t1/availability", payload=b"online")
+        for index in range(40):
+            await rec.publish(
+                "treadctl/t1/cmd/set_speed", f'{{"speed_kmh": 2.0, "request_id": "s{index}"}}'
+            )
+        await rec.publish("treadctl/t1/cmd/estop", '{"request_id": "stop-now"}')
+        estop = await rec.wait_for(
+            lambda m: m.topic == "treadctl/t1/cmd/result" and m.json()["command"] == "estop"
+        )
+        calls_when_estopped = handler.names()
+        bridge.publish_telemetry("t1", {"speed_kmh": 0.0, "direction": "backward"})
+        telemetry = await rec.wait_topic("treadctl/t1/telemetry")
+        handler.release.set()
+        results = await rec.wait_count(lambda m: m.topic == "treadctl/t1/cmd/result", 41)
+    # The one set_speed already in the handler, then the estop: nothing else ran before it.
+    assert calls_when_estopped == ["set_speed", "estop"]
+    assert estop.json()["ok"] is True
+    assert estop.json()["request_id"] == "stop-now"
+    assert telemetry.json() == {"speed_kmh": 0.0, "direction": "backward"}
+    bodies = [m.json() for m in results]
+    busy = [b for b in bodies if b["command"] == "set_speed" and not b["ok"]]
+    done = [b for b in bodies if b["command"] == "set_speed" and b["ok"]]
+    assert len(busy) + len(done) == 40
+    assert 1 <= len(done) <= 1 + 8  # the one in the handler and at most a full queue
+    assert all(b["reason"] == "busy: 8 commands are already waiting" for b in busy)
+    # Every accepted set_speed was answered after the estop.
+    assert results.index(estop) < min(
+        i for i, b in enumerate(bodies) if b["command"] == "set_speed" and b["ok"]
+    )
+    assert handler.names().count("set_speed") == len(done)
+
+
+async def test_broker_restart_loses_no_event_and_keeps_newest_telemetry(
+    amqtt_broker: AmqttBroker, settings_for: SettingsFactory, handler: Handler, gate: ReconnectGate
+) -> None:
+    """Events published before, during and after a broker restart all arrive, in order; of the
+    telemetry published while it was away only the newest `telemetry_queue_size` samples do."""
+    settings = settings_for(amqtt_broker, telemetry_queue_size=5)
+    async with MqttBridge(settings, [T1], handler, reconnect_sleep=gate.sleep) as bridge:
+        async with MqttRecorder(amqtt_broker.host, amqtt_broker.port, ("treadctl/t1/#",)) as rec:
+            await rec.wait_topic("treadctl/t1/availability", payload=b"online")
+            for index in range(5):
+                bridge.publish_event("t1", {"event": "tick", "n": index})
+            await bridge.flush()
+            await rec.wait_count(lambda m: m.topic == "treadctl/t1/event", 5)
+            gate.open.clear()
+            await amqtt_broker.stop()
+            # Published while the bridge may still believe it is connected...
+            for index in range(5, 10):
+                bridge.publish_event("t1", {"event": "tick", "n": index})
+        await gate.waiting.wait()
+        assert not bridge.is_connected("t1")
+        # ...and while it knows the broker is away.
+        for index in range(10, 15):
+            bridge.publish_event("t1", {"event": "tick", "n": index})
+        for index in range(20):
+            bridge.publish_telemetry("t1", {"speed_kmh": index * 1.0, "direction": "backward"})
+        await amqtt_broker.start()
+        async with MqttRecorder(amqtt_broker.host, amqtt_broker.port, ("treadctl/t1/#",)) as rec2:
+            gate.open.set()
+            await rec2.wait_topic("treadctl/t1/availability", payload=b"online")
+            await bridge.flush()
+            events = await rec2.wait_count(
+                lambda m: m.topic == "treadctl/t1/event" and m.json()["n"] == 14, 1
+            )
+            del events
+            telemetry = await rec2.wait_count(lambda m: m.topic == "treadctl/t1/telemetry", 5)
+    seen = [m.json()["n"] for m in rec.on("treadctl/t1/event")] + [
+        m.json()["n"] for m in rec2.on("treadctl/t1/event")
+    ]
+    # At least once, in order: a duplicate is allowed only where the broker went down.
+    assert sorted(set(seen)) == list(range(15))
+    first_seen = list(dict.fromkeys(seen))
+    assert first_seen == list(range(15))
+    assert [m.json()["speed_kmh"] for m in telemetry] == [15.0, 16.0, 17.0, 18.0, 19.0]
+
+
+async def test_broker_absent_at_start_then_everything_queued_goes_out(
+    settings_for: SettingsFactory, handler: Handler, gate: ReconnectGate
+) -> None:
+    """Started with no broker, the bridge neither raises nor blocks the daemon's calls; when a
+    broker appears, discovery, state and the queued events go out."""
+    broker = AmqttBroker()
+    gate.open.clear()
+    try:
+        async with MqttBridge(
+            settings_for(broker), [T1], handler, reconnect_sleep=gate.sleep
+        ) as bridge:
+            await gate.waiting.wait()
+            bridge.set_link("t1", False)
+            bridge.publish_event("t1", {"event": "link_lost"})
+            bridge.publish_event(
+                "t1", {"event": "workout_finished", "summary": {"distance_m": 812}}
+            )
+            await broker.start()
+            async with MqttRecorder(broker.host, broker.port) as rec:
+                gate.open.set()
+                await rec.wait_topic("treadctl/t1/availability", payload=b"online")
+                await bridge.flush()
+                await rec.wait_count(lambda m: m.topic == "treadctl/t1/event", 2)
+        async with MqttRecorder(broker.host, broker.port, ("treadctl/t1/availability",)) as late:
+            offline = await late.wait_topic("treadctl/t1/availability")
+    finally:
+        await broker.stop()
+    assert (offline.payload, offline.retain) == (b"offline", True)
+    topics = [m.topic for m in rec.messages]
+    assert topics.index("homeassistant/device/treadctl_t1/config") < topics.index(
+        "treadctl/t1/event"
+    )
+    assert [m.json() for m in rec.on("treadctl/t1/event")] == [
+        {"event": "link_lost"},
+        {"event": "workout_finished", "summary": {"distance_m": 812}},
+    ]
+    assert rec.on("treadctl/t1/state")[-1].json() == {"link_connected": False}
+    assert gate.delays, "the bridge waited before retrying"
