@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from treadctl import __version__
 from treadctl.config.args import add_check_config
 from treadctl.errors import TreadctlError
+from treadctl.sim.app import add_sim
 
 # name -> (help line, function that adds the subcommand's arguments and returns its runner)
 Runner = Callable[[argparse.Namespace], int]
@@ -34,6 +35,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] 
         "print the resolved configuration (secrets masked) or say what is wrong",
         add_check_config,
     ),
+    "sim": ("run virtual FTMS treadmills (for tests, demos, or a spare USB dongle)", add_sim),
 }
 
 

@@ -96,9 +96,9 @@ def treadmill_frames(record: ftms.TreadmillData, quirks: Quirks, mtu: int) -> li
 def machine_status(
     op_code: ftms.MachineStatusOpCode, quirks: Quirks, value: object = None
 ) -> Notification:
-    """A Fitness Machine Status notification (padded with zero octets under Q6)."""
+    """A Fitness Machine Status notification (zero-padded to `status_pad_to` octets, Q6)."""
     data = ftms.encode_machine_status(ftms.MachineStatus.build(op_code, value))
-    return Notification(ftms.MACHINE_STATUS_UUID, data + bytes(quirks.status_padding))
+    return Notification(ftms.MACHINE_STATUS_UUID, data.ljust(quirks.status_pad_to, b"\x00"))
 
 
 def training_status(code: ftms.TrainingStatusCode, quirks: Quirks) -> Notification:

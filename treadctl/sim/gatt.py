@@ -18,101 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
 from bumble import att, hci
 from bumble.device import Connection, Device
-from bumble.gatt import (
-    GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
-    Characteristic,
-    CharacteristicValue,
-    Descriptor,
-    Service,
-)
+from bumble.gatt import Characteristic
 from bumble.transport import open_transport
 
-from treadctl import ftms
 from treadctl.errors import AttError, BluetoothError
 from treadctl.sim import frames
 from treadctl.sim.adv import build_advertising_data
 from treadctl.sim.frames import Notification
 from treadctl.sim.link import SimController, SimLink, open_device, shared_link
 from treadctl.sim.model import TreadmillModel
+from treadctl.sim.services import (
+    CONNECTION_TIMEOUT_REASON,
+    FTMS_UUID16,
+    Sender,
+    address_for,
+    build_services,
+    describe_write,
+)
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
 log = logging.getLogger(__name__)
-
-P = Characteristic.Properties
-FTMS_UUID16 = 0x1826
-CONNECTION_TIMEOUT_REASON = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR  # 0x08: as if powered off
-_CP_PROPERTIES = {
-    "write_indicate": P.WRITE | P.INDICATE,
-    "write_nr_notify": P.WRITE_WITHOUT_RESPONSE | P.NOTIFY,  # BH Fitness (Q18)
-    "write_nr_indicate": P.WRITE_WITHOUT_RESPONSE | P.INDICATE,  # CITYSPORTS CS-WP8 (Q18)
-}
-
-
-def address_for(name: str) -> str:
-    """A stable random static address derived from the name (same name, same address)."""
-    digest = bytearray(hashlib.sha256(name.encode()).digest()[:6])
-    digest[0] |= 0xC0
-    return ":".join(f"{b:02X}" for b in digest)
-
-
-class _Sender:
-    """Sends one connection's notifications in order; tracks the unconfirmed 0x80."""
-
-    def __init__(
-        self, device: Device, connection: Connection, chars: dict[str, Characteristic[Any]]
-    ) -> None:
-        self._device = device
-        self._connection = connection
-        self._chars = chars
-        self._queue: asyncio.Queue[tuple[list[Notification], asyncio.Future[None] | None]] = (
-            asyncio.Queue()
-        )
-        self.cp_in_flight = False
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"sim-send-{connection.handle}"
-        )
-
-    def send(self, batch: list[Notification]) -> asyncio.Future[None]:
-        """Queue `batch`; the future completes once it is sent (indications confirmed)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if any(n.uuid == ftms.CONTROL_POINT_UUID and n.indication for n in batch):
-            self.cp_in_flight = True
-        self._queue.put_nowait((batch, done))
-        return done
-
-    async def _run(self) -> None:
-        while True:
-            batch, done = await self._queue.get()
-            try:
-                for notification in batch:
-                    await self._send_one(notification)
-            except Exception as exc:  # a dropped link or a timed-out confirmation
-                log.debug("notification not delivered: %r", exc)
-            finally:
-                if done is not None and not done.done():
-                    done.set_result(None)
-
-    async def _send_one(self, n: Notification) -> None:
-        char = self._chars[n.uuid]
-        if not n.indication:
-            await self._device.notify_subscriber(self._connection, char, n.data, force=True)
-            return
-        try:
-            await self._device.indicate_subscriber(self._connection, char, n.data, force=True)
-        finally:
-            if n.uuid == ftms.CONTROL_POINT_UUID:
-                self.cp_in_flight = False
-
-    def close(self) -> None:
-        self._task.cancel()
 
 
 class VirtualTreadmill:
@@ -149,13 +80,18 @@ class VirtualTreadmill:
         self._device: Device | None = None
         self._controller: SimController | None = None
         self._chars: dict[str, Characteristic[Any]] = {}
-        self._sender: _Sender | None = None
+        self._sender: Sender | None = None
         self._connection: Connection | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._t0 = 0.0
         self.connected = asyncio.Event()
         self.disconnected = asyncio.Event()
+        self.on_event: Callable[[str], None] | None = None  # one human-readable line per event
+
+    def _event(self, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(text)
 
     # --- clock ---------------------------------------------------------------------------------
     def now_s(self) -> float:
@@ -197,7 +133,8 @@ class VirtualTreadmill:
                 self._transport.sink,
             )
         self._device.gatt_server.max_mtu = self._max_mtu
-        self._device.add_services(self._services())
+        services, self._chars = build_services(self.model, self._on_cccd, self._on_cp_write)
+        self._device.add_services(services)
         self._device.on(self._device.EVENT_CONNECTION, self._on_connection)
         await self._device.power_on()
         self._t0 = asyncio.get_running_loop().time()
@@ -244,60 +181,13 @@ class VirtualTreadmill:
         )
 
     # --- GATT database -------------------------------------------------------------------------
-    def _services(self) -> list[Service]:
-        model = self.model
-
-        def readable(uuid: str) -> Characteristic[Any]:
-            value = CharacteristicValue(read=lambda _connection: model.read(uuid))
-            return Characteristic(uuid, P.READ, Characteristic.READABLE, value)
-
-        def notifying(uuid: str, properties: Characteristic.Properties, value: Any) -> Any:
-            cccd = Descriptor(
-                GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
-                Descriptor.READABLE | Descriptor.WRITEABLE,
-                CharacteristicValue(
-                    read=lambda _connection: model.cccd(uuid).to_bytes(2, "little"),
-                    write=lambda _connection, data: self._on_cccd(uuid, data),
-                ),
-            )
-            permissions = Characteristic.Permissions(0)
-            if properties & P.READ:
-                permissions |= Characteristic.READABLE
-            if properties & (P.WRITE | P.WRITE_WITHOUT_RESPONSE):
-                permissions |= Characteristic.WRITEABLE
-            return Characteristic(uuid, properties, permissions, value, descriptors=[cccd])
-
-        cp_properties = _CP_PROPERTIES[model.quirks.control_point]
-        fitness = [
-            readable(ftms.FEATURE_UUID),
-            notifying(ftms.TREADMILL_DATA_UUID, P.NOTIFY, b""),
-            notifying(
-                ftms.TRAINING_STATUS_UUID,
-                P.READ | P.NOTIFY,
-                CharacteristicValue(read=lambda _c: model.read(ftms.TRAINING_STATUS_UUID)),
-            ),
-            readable(ftms.SPEED_RANGE_UUID),
-            readable(ftms.INCLINATION_RANGE_UUID),
-            notifying(
-                ftms.CONTROL_POINT_UUID, cp_properties, CharacteristicValue(write=self._on_cp_write)
-            ),
-            notifying(ftms.MACHINE_STATUS_UUID, P.NOTIFY, b""),
-        ]
-        info = [readable(uuid) for uuid in frames.device_information(model.config)]
-        self._chars = {_uuid128(c): c for c in fitness}
-        return [
-            Service(ftms.FTMS_SERVICE_UUID, fitness),
-            Service(ftms.DEVICE_INFORMATION_SERVICE_UUID, info),
-        ]
-
-    # --- link events ---------------------------------------------------------------------------
     def _on_connection(self, connection: Connection) -> None:
         if self._connection is not None:
             log.info("second central refused: one client at a time")
             asyncio.get_running_loop().create_task(connection.disconnect())
             return
         self._connection = connection
-        self._sender = _Sender(self.device, connection, self._chars)
+        self._sender = Sender(self.device, connection, self._chars)
         self.model.on_connect(self.now_s(), mtu=connection.att_mtu)
         connection.on(
             connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
@@ -306,10 +196,10 @@ class VirtualTreadmill:
         connection.on(connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(reason))
         self.disconnected.clear()
         self.connected.set()
-        log.info("central %s connected", connection.peer_address)
+        self._event(f"central {connection.peer_address} connected")
 
     def _on_disconnection(self, reason: int) -> None:
-        log.info("central disconnected (reason 0x%02X)", reason)
+        self._event(f"central disconnected (reason 0x{reason:02X})")
         self.model.on_disconnect(self.now_s())
         if self._sender is not None:
             self._sender.close()
@@ -323,7 +213,7 @@ class VirtualTreadmill:
             raise att.ATT_Error(att.ATT_INVALID_ATTRIBUTE_LENGTH_ERROR)
         applied = self.model.write_cccd(uuid, int.from_bytes(data, "little"), self.now_s())
         if not applied:
-            log.info("CCCD write for %s dropped (cccd_min_gap_s)", uuid)
+            self._event(f"CCCD write for {uuid[4:8]} dropped (cccd_min_gap_s)")
         self._wake.set()
 
     def _on_cp_write(self, _connection: Connection, data: bytes) -> Any:
@@ -334,7 +224,9 @@ class VirtualTreadmill:
         try:
             out = self.model.write_control_point(bytes(data), self.now_s())
         except AttError as exc:
+            self._event(f"control point {bytes(data).hex(' ')} refused: {exc}")
             raise att.ATT_Error(exc.att_code) from exc
+        self._event(describe_write(self.model.writes[-1]))
         if self.model.link_drop_requested:
             asyncio.get_running_loop().create_task(self.drop_link())
             return None
@@ -359,43 +251,60 @@ class VirtualTreadmill:
         if out and self._sender is not None:
             self._sender.send(out)
 
-    def _console(self, action: Callable[[float], list[Notification]]) -> None:
+    def _console(self, action: Callable[[float], list[Notification]], what: str) -> None:
         self._emit(action(self.now_s()))
         self._wake.set()
+        self._event(what)
+
+    def status_line(self) -> str:
+        """One line: session state, belt, incline, counters, link."""
+        m = self.model
+        m.advance(self.now_s())
+        link = "connected" if self._connection is not None else "advertising"
+        control = ", client in control" if m.has_control and m.connected else ""
+        key = "" if m.safety_key_in else ", SAFETY KEY OUT"
+        return (
+            f"{m.state.value}, belt {m.belt_speed_kmh:.2f} km/h (target {m.target_speed_kmh:.2f}), "
+            f"incline {m.incline_pct:.1f} %, {m.belt.distance_m:.0f} m, "
+            f"{m.belt.elapsed_s:.0f} s, {link}{control}{key}"
+        )
 
     # --- console, safety key, faults -----------------------------------------------------------
     def press_start(self) -> None:
         """The console's Start button."""
-        self._console(self.model.press_start)
+        self._console(self.model.press_start, "console: start")
 
     def press_pause(self) -> None:
         """The console's Pause button."""
-        self._console(self.model.press_pause)
+        self._console(self.model.press_pause, "console: pause")
 
     def press_stop(self) -> None:
         """The console's Stop button."""
-        self._console(self.model.press_stop)
+        self._console(self.model.press_stop, "console: stop")
 
     def pull_safety_key(self) -> None:
         """Pull the safety key (emergency stop)."""
-        self._console(self.model.pull_safety_key)
+        self._console(self.model.pull_safety_key, "safety key pulled")
 
     def insert_safety_key(self) -> None:
         """Put the safety key back."""
-        self._console(self.model.insert_safety_key)
+        self._console(self.model.insert_safety_key, "safety key inserted")
 
     def revoke_control(self) -> None:
         """Fault: notify Control Permission Lost (0xFF) and take control back."""
-        self._console(self.model.revoke_control)
+        self._console(self.model.revoke_control, "fault: control permission lost (0xFF)")
+
+    def console_set_speed(self, speed_kmh: float) -> None:
+        """The console's speed buttons (only while running)."""
+        self._console(
+            lambda now_s: self.model.console_set_speed(speed_kmh, now_s),
+            f"console: speed {speed_kmh:g} km/h",
+        )
 
     async def drop_link(self, reason: int = CONNECTION_TIMEOUT_REASON) -> None:
         """Fault: drop the link (default reason 0x08, as when the treadmill loses power)."""
         connection = self._connection
         if connection is not None:
+            self._event(f"dropping the link (reason 0x{reason:02X})")
             with contextlib.suppress(Exception):
                 await connection.disconnect(reason=reason)
-
-
-def _uuid128(characteristic: Characteristic[Any]) -> str:
-    le = characteristic.uuid.to_bytes(force_128=True)
-    return str(uuidlib.UUID(bytes=bytes(reversed(le))))

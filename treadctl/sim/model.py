@@ -42,6 +42,10 @@ class TreadmillModel(Machine):
         super().__init__(config, quirks)
         self._cp = ControlPoint(self)
 
+    def advance(self, now_s: float) -> None:
+        """Run the physics up to `now_s` without sending anything (for status displays)."""
+        self._advance(now_s)
+
     def tick(self, now_s: float) -> list[Notification]:
         """Advance to `now_s`; status changes time brought, and the Treadmill Data frames due now.
 

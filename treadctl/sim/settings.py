@@ -8,6 +8,7 @@ Every quirk is off by default; each cites the entry of `ref/ftms-quirks.md` it r
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class Quirks:
     elapsed_wrap_s: int = 0  # Q10: elapsed time wraps (6000 on the hassio-ftms #15 device)
     zero_speed_glitch_every_s: float = 0.0  # Q21 Merach: one speed-0 frame this often while moving
     target_lag_s: float = 0.0  # Q21 FR30z: the belt starts following a new target after this
-    status_padding: int = 0  # Q6 CS-WP8: zero octets appended to every machine status
+    status_pad_to: int = 0  # Q6 CS-WP8: machine statuses padded with zeros to this length (3)
     training_status_empty_string: bool = False  # Q7: "string present" flag with an empty string
     training_status_stuck_other: bool = False  # Q7 FR30z: training status always 0x00 Other
     feature_override: tuple[int, int] | None = None  # Q8: (machine, target) feature bits sent
@@ -147,8 +148,8 @@ def _check_quirks(q: Quirks) -> None:
         raise _fail("incline_scale must be > 0", where)
     if q.more_data_split and not 8 <= q.more_data_split <= 244:
         raise _fail("more_data_split must be 0 (off) or 8..244 octets", where)
-    if not 0 <= q.status_padding <= 16 or q.elapsed_wrap_s < 0:
-        raise _fail("status_padding must be 0..16 and elapsed_wrap_s >= 0", where)
+    if not 0 <= q.status_pad_to <= 20 or q.elapsed_wrap_s < 0:
+        raise _fail("status_pad_to must be 0..20 and elapsed_wrap_s >= 0", where)
     for name in ("min_command_interval_s", "crash_on_early_speed_s", "zero_speed_glitch_every_s",
                  "target_lag_s", "cccd_min_gap_s"):  # fmt: skip
         if getattr(q, name) < 0:
@@ -194,13 +195,16 @@ def _coerce(cls: type[Any], key: str, value: Any, where: str) -> Any:
 
 
 def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
+    """`cls(**table)`, each value checked; errors read `FILE [table].key: …` or `--flag key: …`."""
+    sep = " " if where.startswith("--") else "."
     known = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
-            close = ", ".join(sorted(k for k in known if k[:4] == key[:4])) or "none"
-            raise _fail(f"unknown key {key!r} (similar: {close})", f"{where}.{key}")
-        values[key] = _coerce(cls, key, value, f"{where}.{key}")
+            close = difflib.get_close_matches(key, sorted(known), n=3)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise _fail(f"unknown key {key!r}{hint}", f"{where}{sep}{key}")
+        values[key] = _coerce(cls, key, value, f"{where}{sep}{key}")
     try:
         return cls(**values)
     except InputError as exc:
@@ -215,14 +219,17 @@ class SimSettings:
     quirks: dict[str, Any] = field(default_factory=dict)
 
     def build(
-        self, where: str, *, treadmill: dict[str, Any] | None = None
+        self, where: str, *, treadmill_where: str = "", quirks_where: str = ""
     ) -> tuple[TreadmillConfig, Quirks]:
-        """Validated config and quirks; `treadmill` entries override the file's."""
-        merged = {**self.treadmill, **(treadmill or {})}
+        """Validated config and quirks; errors name `where` and the table (or the given names)."""
         return (
-            _build(TreadmillConfig, merged, f"{where} [treadmill]"),
-            _build(Quirks, self.quirks, f"{where} [quirks]"),
+            _build(TreadmillConfig, self.treadmill, treadmill_where or f"{where} [treadmill]"),
+            _build(Quirks, self.quirks, quirks_where or f"{where} [quirks]"),
         )
+
+    def over(self, other: SimSettings) -> SimSettings:
+        """These settings with `other`'s entries on top."""
+        return SimSettings({**self.treadmill, **other.treadmill}, {**self.quirks, **other.quirks})
 
 
 def load_settings_file(path: Path) -> SimSettings:
