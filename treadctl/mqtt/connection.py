@@ -104,9 +104,11 @@ def subscriptions(
         if v5
         else None
     )
+    # paho refuses a QoS argument next to options: with options the QoS travels inside them.
+    qos = 0 if v5 else 1
     found: list[tuple[str, int, SubscribeOptions | None]] = [
-        (topics.command_filter, 1, command_options)
+        (topics.command_filter, qos, command_options)
     ]
     if settings.discovery:
-        found.append((topics.ha_status, 1, SubscribeOptions(qos=1) if v5 else None))
+        found.append((topics.ha_status, qos, SubscribeOptions(qos=1) if v5 else None))
     return found

@@ -56,6 +56,7 @@ class BrokerLink:
         self.idle.set()
         self._stopping = asyncio.Event()
         self._connection_task: asyncio.Task[None] | None = None
+        self._session_connected = False
         self._publisher_task: asyncio.Task[None] | None = None
 
     @property
@@ -83,13 +84,17 @@ class BrokerLink:
     async def _run_connection(self) -> None:
         attempt = 0
         while not self._stopping.is_set():
+            self._session_connected = False
             try:
                 await self._session()
-                attempt = 0
             except aiomqtt.MqttError as exc:
                 self._log.warning("mqtt_disconnected", error=str(exc), **self.settings.log_fields())
+            except Exception:  # not the network: log it, but keep the daemon and retry later
+                self._log.exception("mqtt_session_failed", **self.settings.log_fields())
             if self._stopping.is_set():
                 return
+            if self._session_connected:
+                attempt = 0  # the backoff grows only over failed attempts in a row
             delay_s = backoff_s(
                 attempt,
                 self.settings.reconnect_min_backoff_s,
@@ -110,6 +115,7 @@ class BrokerLink:
                 await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
                 self._log.info("mqtt_connected", **self.settings.log_fields())
                 self._on_connected()
+                self._session_connected = True
                 self._client, self._lost = client, asyncio.Event()
                 self._connected.set()
                 self.notify()
