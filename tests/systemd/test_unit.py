@@ -72,6 +72,8 @@ def test_exposure_is_at_most_3(report_line: Callable[[str], None]) -> None:
     match = re.search(
         r"Overall exposure level for treadctl\.service: (\d+\.\d+) (\w+)", result.stdout
     )
+    if match is None and result.returncode != 0:  # e.g. systemd < 250 has no --offline
+        pytest.skip(f"systemd-analyze security --offline cannot run here: {result.stderr[:200]}")
     assert match, result.stdout + result.stderr
     exposure = float(match.group(1))
     verdict = match.group(2)
