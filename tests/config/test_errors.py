@@ -102,6 +102,13 @@ BAD_VALUES = [
     ("keepalive tiny", "[mqtt]\nkeepalive_s = 1", "mqtt.keepalive_s = 1", "at least 5"),
     ("bad client id", '[mqtt]\nclient_id = "a b"', 'mqtt.client_id = "a b"', "A-Z a-z 0-9"),
     ("radio usb", '[bluetooth]\nradio = "usb:0"', 'bluetooth.radio = "usb:0"', "sim:HOST:PORT"),
+    ("nan cap", "[limits]\nbackward_max_kmh = nan", "limits.backward_max_kmh = nan", "at most 6"),
+    (
+        "infinite cap",
+        "[limits]\nforward_max_kmh = inf",
+        "limits.forward_max_kmh = inf",
+        "at most 16",
+    ),
     (
         "incline too fast",
         "[limits]\nincline_rate_pct_per_s = 3",
