@@ -3,9 +3,12 @@ restarting mid-stream, the broker absent at start-up (amqtt, in-process)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 from mqtt.support import Handler, ReconnectGate, SettingsFactory
-from testsupport.brokers import AmqttBroker, MqttRecorder
+from testsupport.brokers import AmqttBroker, MosquittoBroker, MqttRecorder, require_mosquitto
 
 from treadctl.mqtt import MqttBridge, TreadmillInfo
 
@@ -57,11 +60,29 @@ async def test_estop_overtakes_a_flood_and_telemetry_still_flows(
     assert handler.names().count("set_speed") == len(done)
 
 
+@pytest.fixture(params=["amqtt", pytest.param("mosquitto", marks=pytest.mark.mosquitto)])
+async def any_broker(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AmqttBroker | MosquittoBroker]:
+    """Each test using it runs on amqtt and on mosquitto (skipped where it is not installed)."""
+    if request.param == "amqtt":
+        async with AmqttBroker() as broker:
+            yield broker
+    else:
+        require_mosquitto()
+        async with MosquittoBroker(tmp_path) as mosquitto:
+            yield mosquitto
+
+
 async def test_broker_restart_loses_no_event_and_keeps_newest_telemetry(
-    amqtt_broker: AmqttBroker, settings_for: SettingsFactory, handler: Handler, gate: ReconnectGate
+    any_broker: AmqttBroker | MosquittoBroker,
+    settings_for: SettingsFactory,
+    handler: Handler,
+    gate: ReconnectGate,
 ) -> None:
     """Events published before, during and after a broker restart all arrive, in order; of the
     telemetry published while it was away only the newest `telemetry_queue_size` samples do."""
+    amqtt_broker = any_broker
     settings = settings_for(amqtt_broker, telemetry_queue_size=5)
     async with MqttBridge(settings, [T1], handler, reconnect_sleep=gate.sleep) as bridge:
         async with MqttRecorder(amqtt_broker.host, amqtt_broker.port, ("treadctl/t1/#",)) as rec:
