@@ -196,3 +196,21 @@ async def test_bad_spec_and_unreachable_tcp_are_clear_errors() -> None:
     with pytest.raises(BluetoothError, match=r"127\.0\.0\.1:1"):
         async with VirtualRadio("sim:127.0.0.1:1"):
             pass
+
+
+async def test_vanished_tcp_client_frees_the_peripheral(probe: Probe) -> None:
+    """A TCP client that disappears mid-connection: the peripheral sees the link drop."""
+    from bumble.transport import open_transport
+
+    async with HciTcpServer(probe.link, port=0) as server:
+        transport = await open_transport(f"tcp-client:127.0.0.1:{server.port}")
+        central = Device.with_hci(
+            "gone", hci.Address("C1:00:00:00:00:01"), transport.source, transport.sink
+        )
+        await central.power_on()
+        await central.connect(hci.Address(ADDRESS), timeout=2.0)
+        dropped = asyncio.Event()
+        probe.connection().once("disconnection", lambda *_: dropped.set())
+        await transport.close()
+        await asyncio.wait_for(dropped.wait(), 2.0)
+        assert probe.device.connections == {}
