@@ -85,7 +85,12 @@ BAD_VALUES = [
     ),
     ("port out of range", "[mqtt]\nport = 70000", "mqtt.port = 70000", "at most 65535"),
     ("protocol 4", '[mqtt]\nprotocol = "4"', 'mqtt.protocol = "4"', "'3.1.1' or '5'"),
-    ("wildcard topic", '[mqtt]\nbase_topic = "gym/#"', 'mqtt.base_topic = "gym/#"', "without + #"),
+    (
+        "wildcard topic",
+        '[mqtt]\nbase_topic = "gym/#"',
+        'mqtt.base_topic = "gym/#"',
+        "separated by /",
+    ),
     ("ca file without tls", '[mqtt]\nca_file = "/etc/hostname"', "mqtt.ca_file", "tls = false"),
     (
         "missing ca file",
@@ -100,6 +105,13 @@ BAD_VALUES = [
         "messages per second, above 0",
     ),
     ("keepalive tiny", "[mqtt]\nkeepalive_s = 1", "mqtt.keepalive_s = 1", "at least 5"),
+    ("password without user", '[mqtt]\npassword = "x"', "mqtt.username", "username is not"),
+    (
+        "dotted topic",
+        '[mqtt]\ndiscovery_prefix = "home.assistant"',
+        "mqtt.discovery_prefix",
+        "A-Z a-z",
+    ),
     ("bad client id", '[mqtt]\nclient_id = "a b"', 'mqtt.client_id = "a b"', "A-Z a-z 0-9"),
     ("radio usb", '[bluetooth]\nradio = "usb:0"', 'bluetooth.radio = "usb:0"', "sim:HOST:PORT"),
     ("nan cap", "[limits]\nbackward_max_kmh = nan", "limits.backward_max_kmh = nan", "at most 6"),

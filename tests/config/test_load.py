@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "treadctl.example.toml"
 
 MINIMAL = '[[treadmill]]\nid = "tm1"\naddress = "AA:BB:CC:DD:EE:01"\n'
+WITH_USER = MINIMAL + '[mqtt]\nusername = "gym"\n'
 
 
 def write(tmp_path: Path, text: str, name: str = "treadctl.toml") -> Path:
@@ -121,7 +122,7 @@ def test_password_from_a_secrets_directory(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "mqtt__password").write_text("hunter2", encoding="utf-8")
-    config = load_config(write(tmp_path, MINIMAL), env={}, secrets_dir=secrets)
+    config = load_config(write(tmp_path, WITH_USER), env={}, secrets_dir=secrets)
     assert config.mqtt.password is not None
     assert config.mqtt.password.get_secret_value() == "hunter2"
 
@@ -141,7 +142,7 @@ def test_environment_beats_the_credential(tmp_path: Path) -> None:
     credentials.mkdir()
     (credentials / "mqtt__password").write_text("from-file", encoding="utf-8")
     env = {"CREDENTIALS_DIRECTORY": str(credentials), "TREADCTL_MQTT__PASSWORD": "from-env"}
-    config = load_config(write(tmp_path, MINIMAL), env=env)
+    config = load_config(write(tmp_path, WITH_USER), env=env)
     assert config.mqtt.password is not None
     assert config.mqtt.password.get_secret_value() == "from-env"
 

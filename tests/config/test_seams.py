@@ -47,3 +47,15 @@ def test_every_value_the_config_accepts_the_governor_accepts(pick: str) -> None:
     turn = TurnConfig.model_validate(_extremes(TurnConfig, pick))
     safety.Limits(**limits.model_dump())
     safety.TurnSettings(**turn.model_dump())
+
+
+def test_mqtt_section_builds_the_bridge_settings() -> None:
+    """Every [mqtt] key but `enabled` is a MqttSettings field, and the example's values fit it."""
+    settings_module = pytest.importorskip("treadctl.mqtt.settings")
+    fields = set(settings_module.MqttSettings.__dataclass_fields__)
+    config = load_config(EXAMPLE, env={"TREADCTL_MQTT__USERNAME": "gym"})
+    assert set(config.mqtt.model_dump()) - {"enabled"} <= fields
+    values = config.mqtt.model_dump(mode="json", exclude={"enabled", "password"})
+    settings = settings_module.MqttSettings(**values, password="secret")
+    assert settings.base_topic == config.mqtt.base_topic
+    assert settings.client_id == config.mqtt.client_id

@@ -139,7 +139,9 @@ def test_credential_name_is_what_the_config_reads(tmp_path: Path) -> None:
     fallback_id, _, fallback = one("SetCredential").partition(":")
     assert fallback_id == ident
     config_file = tmp_path / "treadctl.toml"
-    config_file.write_text('[[treadmill]]\nid = "a"\nname = "x"\n', encoding="utf-8")
+    config_file.write_text(
+        '[[treadmill]]\nid = "a"\nname = "x"\n[mqtt]\nusername = "gym"\n', encoding="utf-8"
+    )
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     env = {"CREDENTIALS_DIRECTORY": str(credentials)}

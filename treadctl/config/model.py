@@ -147,7 +147,14 @@ class TurnConfig(Section):
 
 # --- [mqtt] --------------------------------------------------------------------------------
 
-_TOPIC = r"^[^#+/\x00]+(/[^#+/\x00]+)*$"
+# The same rules as `treadctl.mqtt.settings`, so a configuration that loads also connects.
+_TOPIC = r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$"
+
+
+def _default_client_id() -> str:
+    """`treadctl-<hostname>` (each treadmill's connection adds `-<id>` to it)."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()) or "host"
+    return f"treadctl-{host}"[:48]
 
 
 def _protocol(value: object) -> object:
@@ -173,16 +180,20 @@ class MqttConfig(Section):
         default=None, description="secret: from a credential or secrets file mqtt__password, or env"
     )
     client_id: str = Field(
-        default_factory=lambda: f"treadctl-{socket.gethostname()}"[:64],
+        default_factory=_default_client_id,
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
         description="1–64 of A-Z a-z 0-9 _ . - ; default treadctl-<hostname>",
     )
     base_topic: str = Field(
-        default="treadctl", pattern=_TOPIC, description="topic without + # or edge /"
+        default="treadctl",
+        pattern=_TOPIC,
+        description="topic levels of A-Z a-z 0-9 _ - separated by /",
     )
     discovery: bool = Field(default=True, description="true or false: Home Assistant discovery")
     discovery_prefix: str = Field(
-        default="homeassistant", pattern=_TOPIC, description="topic without + # or edge /"
+        default="homeassistant",
+        pattern=_TOPIC,
+        description="topic levels of A-Z a-z 0-9 _ - separated by /",
     )
     tls: bool = Field(default=False, description="true or false")
     ca_file: Path | None = Field(default=None, description="an existing PEM file; needs tls = true")
@@ -194,7 +205,7 @@ class MqttConfig(Section):
     commands_enabled: bool = Field(
         default=False, description="true or false: accept cmd/<name> topics"
     )
-    keepalive_s: Int = bounded(60, "seconds", ge=5, le=3600)
+    keepalive_s: Int = bounded(30, "seconds", ge=5, le=3600)
     reconnect_max_backoff_s: Float = bounded(60.0, "seconds", ge=1, le=3600)
 
     @model_validator(mode="after")
@@ -209,6 +220,8 @@ class MqttConfig(Section):
                 raise cross_error(f"mqtt.{key}", f"no such file: {path}")
         if (self.cert_file is None) != (self.key_file is None):
             raise cross_error("mqtt.key_file", "cert_file and key_file go together")
+        if self.password is not None and self.username is None:
+            raise cross_error("mqtt.username", "a password is set but username is not")
         if self.tls and "port" not in self.model_fields_set:
             return self.model_copy(update={"port": 8883})
         return self
