@@ -11,6 +11,20 @@ to real devices (`QuirkProfile`, `load_profiles`). The bleak backend is injectab
 from __future__ import annotations
 
 from treadctl.ble.backoff import Backoff
+from treadctl.ble.caps import device_caps
+from treadctl.ble.events import (
+    DeviceInfo,
+    LinkConnected,
+    LinkEvent,
+    LinkLost,
+    LinkRestored,
+    LinkSilent,
+    MachineStatusReceived,
+    TelemetryReceived,
+    TelemetryStale,
+    TrainingStatusReceived,
+)
+from treadctl.ble.link import TreadmillLink
 from treadctl.ble.quirks import (
     ProfileSet,
     QuirkProfile,
@@ -19,13 +33,31 @@ from treadctl.ble.quirks import (
     load_profile_file,
     load_profiles,
 )
+from treadctl.ble.scanning import ScanResult, classify, find_device, rank, scan
 
 __all__ = [
     "Backoff",
+    "DeviceInfo",
+    "LinkConnected",
+    "LinkEvent",
+    "LinkLost",
+    "LinkRestored",
+    "LinkSilent",
+    "MachineStatusReceived",
     "ProfileSet",
     "QuirkProfile",
     "RequestControl",
+    "ScanResult",
     "SpeedUnit",
+    "TelemetryReceived",
+    "TelemetryStale",
+    "TrainingStatusReceived",
+    "TreadmillLink",
+    "classify",
+    "device_caps",
+    "find_device",
     "load_profile_file",
     "load_profiles",
+    "rank",
+    "scan",
 ]

@@ -103,6 +103,10 @@ class QuirkProfile:
         """The value (in the codec's %) to put in Set Target Inclination for a real %."""
         return incline_pct * self.target_incline_scale / SPEC_INCLINE_SCALE
 
+    def range_incline_pct(self, wire: float) -> float:
+        """Real % for a value read from Supported Inclination Range (the targets' scale)."""
+        return wire * SPEC_INCLINE_SCALE / self.target_incline_scale
+
     def reported_incline_pct(self, wire: float) -> float:
         """Real % for an inclination the device reported (codec's % at the spec scale)."""
         return wire * SPEC_INCLINE_SCALE / self.incline_scale

@@ -1,0 +1,399 @@
+"""One treadmill's Bluetooth link: connect, watch, command, reconnect.
+
+Owns: `TreadmillLink` (async context manager; the daemon runs one per treadmill). It finds the
+treadmill by address and/or name glob, connects through `bleak_retry_connector`, confirms FTMS,
+reads Device Information, Feature and ranges, picks the quirk profile, subscribes, and waits for
+the first Treadmill Data ("connected but silent" otherwise, Q15). Notification callbacks only
+enqueue; a dispatcher task turns them into link events on `events`. A watchdog reports stale
+telemetry; a supervisor reconnects after a loss with capped, jittered backoff and never sends a
+command on its own (DESIGN §2 rule 7). `send()` runs governor commands via `ControlChannel`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from bleak import BleakClient
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import BaseBleakScanner
+from bleak_retry_connector import establish_connection
+
+from treadctl import ftms
+from treadctl.ble import events as ev
+from treadctl.ble.backoff import Backoff
+from treadctl.ble.caps import device_caps
+from treadctl.ble.control import ControlChannel
+from treadctl.ble.gatt import FtmsGatt
+from treadctl.ble.notifications import NotificationDecoder
+from treadctl.ble.quirks import ProfileSet, QuirkProfile, load_profiles
+from treadctl.ble.scanning import find_device
+from treadctl.ble.tracking import BeltMotion
+from treadctl.ble.translate import BLEAK_ERRORS, bluetooth_error
+from treadctl.errors import BluetoothError, LinkLostError, SafetyError, UnsupportedDeviceError
+from treadctl.safety import BeltCommand, DeviceCaps
+
+log = structlog.get_logger("treadctl.ble")
+AUTO = "auto"
+
+
+class _Silent(Exception):
+    """Connected, subscribed, but no Treadmill Data arrived in time."""
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What one successful connection learned."""
+
+    device: BLEDevice
+    gatt: FtmsGatt
+    profile: QuirkProfile
+    caps: DeviceCaps
+    info: ev.DeviceInfo
+    features: ftms.FitnessMachineFeature
+
+
+class TreadmillLink:
+    """The link to one treadmill, found by `address` and/or advertised `name` (a glob).
+
+    `profile` is a profile name or "auto" (by name, then model number). `client_backend` and
+    `scanner_backend` select the bleak backend (None: the platform's, BlueZ on Linux).
+    With `retry_initial`, entering returns at once and the first connection is made in the
+    background (reported as `LinkConnected`); otherwise entering connects or raises
+    `DeviceNotFoundError`, `UnsupportedDeviceError` or `BluetoothError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        name: str | None = None,
+        treadmill_id: str = "",
+        profile: str = AUTO,
+        profiles: ProfileSet | None = None,
+        client_backend: type[BaseBleakClient] | None = None,
+        scanner_backend: type[BaseBleakScanner] | None = None,
+        adapter: str | None = None,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 20.0,
+        backoff: Backoff | None = None,
+        retry_initial: bool = False,
+        events_maxsize: int = 1000,
+    ) -> None:
+        if not address and not name:
+            raise ValueError("TreadmillLink needs an address or a name")
+        self.address, self.name = address, name
+        self._profiles = profiles if profiles is not None else load_profiles()
+        self._fixed_profile = None if profile == AUTO else self._profiles.get(profile)
+        self._client_backend, self._scanner_backend = client_backend, scanner_backend
+        self._adapter = adapter
+        self._scan_timeout_s, self._connect_timeout_s = scan_timeout_s, connect_timeout_s
+        self._backoff = backoff or Backoff()
+        self._retry_initial = retry_initial
+        self.events: asyncio.Queue[ev.LinkEvent] = asyncio.Queue(maxsize=events_maxsize)
+        self._log = log.bind(treadmill=treadmill_id or address or name)
+        self.profile = self._fixed_profile or self._profiles.default
+        self.device_caps: DeviceCaps | None = None
+        self.device_info: ev.DeviceInfo | None = None
+        self._belt = BeltMotion(self.profile.zero_speed_debounce_s)
+        self._channel = ControlChannel(
+            self.profile, self._belt, self._now, self._procedure_timed_out
+        )
+        self._decoder = NotificationDecoder(self.profile)
+        self._inbox: asyncio.Queue[tuple[int, str, bytes, float]] = asyncio.Queue()
+        self._setup: _Setup | None = None
+        self._generation = 0
+        self._connected = False
+        self._closing = False
+        self._lost = asyncio.Event()
+        self._lost_reason = ""
+        self._record_seen = asyncio.Event()  # for the stale watchdog
+        self._first_record = asyncio.Event()  # for the silent check after subscribing
+        self._last_record_s: float | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- public -------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the link is up and commands can be sent."""
+        return self._connected
+
+    async def __aenter__(self) -> TreadmillLink:
+        group = await self._stack.enter_async_context(asyncio.TaskGroup())
+        self._tasks = [
+            group.create_task(self._dispatch(), name="ble-dispatch"),
+            group.create_task(self._watch_stale(), name="ble-stale-watch"),
+        ]
+        first = None
+        if not self._retry_initial:
+            try:
+                first = await self._connect_first()
+            except BaseException:
+                await self.close()
+                raise
+        self._tasks.append(group.create_task(self._supervise(first), name="ble-supervise"))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the background tasks and release the link (idempotent)."""
+        if self._closing:
+            return
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        await self._stack.aclose()
+        await self._drop("closed")
+
+    async def send(self, command: BeltCommand) -> None:
+        """Send one governor command; returns once the treadmill accepted it.
+
+        Raises `LinkLostError` when disconnected, `ControlPointError` (with `result_code`) when
+        refused, `ProcedureTimeoutError` when unanswered (the link then reconnects).
+        """
+        if not self._connected or self._closing:
+            raise LinkLostError("the treadmill is not connected", address=self.address or "")
+        await self._channel.send(command)
+
+    # --- connecting ---------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return time.monotonic()
+
+    def _emit(self, event: ev.LinkEvent) -> None:
+        if self.events.full():  # nobody is reading: keep the newest
+            self.events.get_nowait()
+            self._log.warning("link_events_dropped")
+        self.events.put_nowait(event)
+
+    async def _connect_first(self) -> _Setup:
+        try:
+            return await self._connect()
+        except _Silent as exc:
+            raise UnsupportedDeviceError(
+                f"connected but silent: no Treadmill Data within {exc.args[0]:g} s. The treadmill "
+                "may need its vendor app to unlock it, or another app holds it",
+                address=self.address or "",
+            ) from None
+
+    async def _connect(self) -> _Setup:
+        """One full connection attempt; raises `BluetoothError` (or a subclass) or `_Silent`."""
+        device = await find_device(
+            self.address,
+            self.name,
+            self._scan_timeout_s,
+            scanner_backend=self._scanner_backend,
+            adapter=self._adapter,
+        )
+        self._lost.clear()
+        gatt = FtmsGatt(await self._establish(device), device.address)
+        try:
+            return await self._set_up(device, gatt)
+        except BaseException:
+            self._setup = None
+            await gatt.disconnect()
+            raise
+
+    async def _establish(self, device: BLEDevice) -> BleakClient:
+        kwargs: dict[str, Any] = {}
+        if self._client_backend is not None:
+            kwargs["backend"] = self._client_backend
+        if self._adapter:
+            kwargs["bluez"] = {"adapter": self._adapter}
+        try:
+            # establish_connection retries transient errors itself, then raises
+            # BleakNotFoundError, BleakAbortedError, BleakConnectionError,
+            # BleakOutOfConnectionSlotsError (all BleakError); TimeoutError from our timeout.
+            async with asyncio.timeout(self._connect_timeout_s):
+                return await establish_connection(
+                    BleakClient,
+                    device,
+                    device.name or device.address,
+                    disconnected_callback=self._on_disconnected,
+                    max_attempts=3,
+                    **kwargs,
+                )
+        except BLEAK_ERRORS as exc:
+            raise bluetooth_error(
+                f"connect to {device.address}", exc, address=device.address
+            ) from exc
+
+    async def _set_up(self, device: BLEDevice, gatt: FtmsGatt) -> _Setup:
+        gatt.check_ftms()
+        info = await gatt.read_device_info()
+        profile = self._fixed_profile or self._profiles.select(device.name, info.model)
+        feature_raw = await gatt.read(ftms.FEATURE_UUID)
+        speed_raw = await gatt.read(ftms.SPEED_RANGE_UUID)
+        incline_raw = await gatt.read(ftms.INCLINATION_RANGE_UUID)
+        try:
+            features = ftms.decode_fitness_machine_feature(feature_raw or bytes(8))
+            speed = ftms.decode_speed_range(speed_raw) if speed_raw else None
+            incline = ftms.decode_inclination_range(incline_raw) if incline_raw else None
+            caps = device_caps(profile, speed, incline)
+        except (ftms.FTMSDecodeError, SafetyError) as exc:
+            raise UnsupportedDeviceError(
+                f"unusable Feature or range values: {exc}", address=device.address
+            ) from exc
+        self._use_profile(profile)
+        setup = _Setup(device, gatt, profile, caps, info, features)
+        self._setup = setup
+        self._generation += 1
+        self._first_record.clear()
+        self._last_record_s = None
+        await gatt.subscribe(self._on_notify, profile.cccd_write_gap_ms / 1000)
+        await self._wait_for_telemetry(profile.silent_after_s)
+        self._channel.attach(gatt, belt_moving=self._belt.moving(self._now()))
+        self.device_caps, self.device_info = caps, info
+        self._connected = True
+        self._log.info("link_up", address=device.address, profile=profile.name, caps=str(caps))
+        return setup
+
+    def _use_profile(self, profile: QuirkProfile) -> None:
+        if profile is not self.profile:
+            self.profile = profile
+            self._belt.zero_debounce_s = profile.zero_speed_debounce_s
+            self._channel.set_profile(profile)
+            self._decoder = NotificationDecoder(profile)
+
+    async def _wait_for_telemetry(self, timeout_s: float) -> None:
+        if timeout_s <= 0:
+            return
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._first_record.wait()
+        except TimeoutError:
+            raise _Silent(timeout_s) from None
+
+    # --- callbacks (only enqueue or flag) -----------------------------------------------------
+
+    def _on_notify(self, uuid: str, data: bytes) -> None:
+        self._inbox.put_nowait((self._generation, uuid, data, self._now()))
+
+    def _on_disconnected(self, client: BleakClient) -> None:
+        setup = self._setup
+        if setup is None or setup.gatt.client is not client or self._closing:
+            return
+        self._mark_lost("the treadmill dropped the link")
+
+    def _procedure_timed_out(self) -> None:
+        self._mark_lost("control point procedure timed out (FTMP 4.4.14.3: reconnecting)")
+
+    def _mark_lost(self, reason: str) -> None:
+        if not self._lost.is_set():
+            self._lost_reason = reason
+            self._lost.set()
+        self._connected = False
+
+    # --- background tasks ---------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while True:
+            generation, uuid, data, received_s = await self._inbox.get()
+            if generation == self._generation:
+                self._handle(uuid, data, received_s)
+
+    def _handle(self, uuid: str, data: bytes, received_s: float) -> None:
+        event: ev.LinkEvent | None = None
+        if uuid == ftms.TREADMILL_DATA_UUID:
+            event = self._decoder.treadmill_data(data, received_s)
+            if event is not None:
+                self._belt.feed(event.record.speed_kmh, received_s)
+                self._channel.on_speed(event.record.speed_kmh)
+                self._last_record_s = received_s
+                self._record_seen.set()
+                self._first_record.set()
+        elif uuid == ftms.MACHINE_STATUS_UUID:
+            event = self._decoder.machine_status(data, received_s, self._channel.echo)
+            if event is not None:
+                self._channel.on_machine_status(event.status, echo=event.echo)
+        elif uuid == ftms.TRAINING_STATUS_UUID:
+            event = self._decoder.training_status(data, received_s)
+        elif uuid == ftms.CONTROL_POINT_UUID:
+            self._channel.on_response(data)
+        if event is not None and self._connected:
+            self._emit(event)
+
+    async def _watch_stale(self) -> None:
+        reported = False
+        while True:
+            stale_s = self.profile.stale_after_s
+            self._record_seen.clear()
+            try:
+                if stale_s <= 0:
+                    await self._record_seen.wait()
+                else:
+                    async with asyncio.timeout(stale_s):
+                        await self._record_seen.wait()
+                reported = False
+            except TimeoutError:
+                last = self._last_record_s
+                if self._connected and not reported and last is not None:
+                    now = self._now()
+                    self._emit(ev.TelemetryStale(last, now - last, now))
+                    self._log.warning("telemetry_stale", silent_for_s=round(now - last, 1))
+                    reported = True
+
+    async def _supervise(self, first: _Setup | None) -> None:
+        if first is None:
+            first = await self._reconnect()
+        self._emit_connected(first)
+        while True:
+            await self._lost.wait()
+            reason = self._lost_reason
+            self._log.warning("link_lost", reason=reason)
+            await self._drop(reason)
+            self._emit(ev.LinkLost(reason, self._now()))
+            setup = await self._reconnect()
+            self._emit(
+                ev.LinkRestored(
+                    setup.device.address, self._belt.moving(self._now()), setup.caps, self._now()
+                )
+            )
+
+    def _emit_connected(self, setup: _Setup) -> None:
+        self._emit(
+            ev.LinkConnected(
+                address=setup.device.address,
+                name=setup.device.name or "",
+                profile=setup.profile.name,
+                device_caps=setup.caps,
+                device_info=setup.info,
+                features=setup.features,
+                received_s=self._now(),
+            )
+        )
+
+    async def _reconnect(self) -> _Setup:
+        """Try until connected; sends nothing to the treadmill but CCCD writes."""
+        self._backoff.reset()
+        while True:
+            await asyncio.sleep(self._backoff.next_delay_s())
+            try:
+                return await self._connect()
+            except _Silent as exc:
+                waited_s = float(exc.args[0])
+                self._log.warning("link_silent", waited_s=waited_s)
+                self._emit(ev.LinkSilent(self.address or "", waited_s, self._now()))
+            except BluetoothError as exc:
+                self._log.info("reconnect_failed", error=str(exc))
+
+    async def _drop(self, reason: str) -> None:
+        """Forget the connection: commands fail, partial records go, the client disconnects."""
+        self._connected = False
+        self._channel.detach()
+        self._decoder.reset()
+        self._belt.reset()
+        self._generation += 1
+        setup, self._setup = self._setup, None
+        self._lost.clear()
+        if setup is not None and setup.gatt.client.is_connected:
+            await setup.gatt.disconnect()
