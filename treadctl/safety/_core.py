@@ -69,6 +69,8 @@ class GovernorCore(GovernorState):
             return _issue_start()
         if self._belt is not BeltState.RUNNING:
             return None
+        if self._ending is None and not self._ranges.can_run(self._direction):
+            self._ending, self._ending_s = Ending.PAUSE, now_s  # no speed fits under the cap
         step = self._next_step(ready)
         if step is None:
             return self._complete_ending(now_s, ready)
@@ -90,6 +92,8 @@ class GovernorCore(GovernorState):
             return ready
         if self._belt is not BeltState.RUNNING:
             return None
+        if not self._ranges.can_run(self._direction):
+            return ready
         step = self._next_step(ready)
         if step is not None:
             return step.send_at
@@ -105,8 +109,9 @@ class GovernorCore(GovernorState):
             before = self._cmd_speed
             self._prev_speed, self._cmd_speed = before, step.value
             self._last_speed_s = now_s
-            if self._announced is not None and step.value >= self._announced[0]:
-                self._announced = None
+            rise = before is not None and step.value > before
+            if rise and self._announced is not None and step.value >= self._announced[0]:
+                self._announced = None  # this announcement is used up
             command = _issue_speed(real(step.value))
         else:
             before = self._incline_base()
@@ -123,6 +128,13 @@ class GovernorCore(GovernorState):
         return command
 
     def _next_step(self, ready: float) -> _Step | None:
+        if not self._ranges.can_run(self._direction):
+            return None
+        moving_turn = self._ending is Ending.TURN and self._turn.speed_kmh > 0
+        if self._cmd_speed is None and moving_turn:
+            return _Step("speed", self._turn_floor(), ready, self._last_cmd_s)
+        if self._cmd_speed is None and self._ending is not None:
+            return None  # speed unknown (e.g. after a reconnect): pause without a ramp
         if self._cmd_speed is None:  # just started: set the start speed
             value = self._ranges.start_speed(self._direction)
             if self._goal_speed is not None:
@@ -162,6 +174,13 @@ class GovernorCore(GovernorState):
         step = ramp_step(rate, increment, self._device.min_command_interval_s)
         delta = min(abs(target - base), step)
         value = base + delta if target > base else base - delta
+        top = (
+            self._ranges.top_speed(self._direction)
+            if quantity == "speed"
+            else self._ranges.incline_grid().high_on()
+        )
+        if value > top:
+            value, delta = top, base - top  # above a (lowered) cap: caps come first (rule 1)
         since = self._ending_s if self._ending is not None else goal_s
         anchor = max(self._last_cmd_s, since, not_before)
         return _Step(quantity, value, max(anchor + real(delta) / rate, ready), anchor)
@@ -210,7 +229,7 @@ class GovernorCore(GovernorState):
             return None
         settled = self._rep_speed_s - self._last_speed_s >= REANCHOR_AFTER_S
         if rep is not None and settled and abs(rep - cmd) > REANCHOR_C:
-            return self._ranges.speed_grid(self._direction).nearest(rep)
+            return self._ranges.device_speed_grid().floor(rep)
         return cmd
 
     def _incline_base(self) -> int | None:
@@ -228,12 +247,15 @@ class GovernorCore(GovernorState):
 
     # --- state changes -------------------------------------------------------------------
 
-    def _ensure_announced(self, value: int, now_s: float, reason: str) -> float:
+    def _ensure_announced(
+        self, value: int, now_s: float, reason: str, from_c: int | None = None
+    ) -> float:
         announced = self._announced
         if announced is not None and announced[0] >= value:
             return announced[1] + self._turn.announce_s
-        base = self._speed_base()
-        from_c = self._ranges.start_speed(self._direction) if base is None else base
+        if from_c is None:
+            base = self._speed_base()
+            from_c = self._ranges.start_speed(self._direction) if base is None else base
         self._announced = (value, now_s)
         rise_at = now_s + self._turn.announce_s
         self._outbox.append(Announcement(real(value), real(from_c), now_s, rise_at, reason))

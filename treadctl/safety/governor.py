@@ -43,9 +43,9 @@ class Governor(GovernorCore):
         value = self._ranges.check_speed(speed_kmh, direction)
         rise_at: float | None = None
         if turning:
-            self._turn_goal_speed = value
-            if value > self._turn_floor():
-                rise_at = self._ensure_announced(value, now_s, "turn")
+            self._turn_goal_speed, floor = value, self._turn_floor()
+            if value > floor:
+                rise_at = self._ensure_announced(value, now_s, "turn", floor)
         else:
             if value != self._goal_speed:
                 self._goal_speed, self._speed_goal_s = value, now_s
@@ -121,9 +121,9 @@ class Governor(GovernorCore):
             self._ending, self._ending_s = Ending.TURN, now_s
         else:
             self._enter_hold(now_s)
-        rise_at = None
-        if speed_c > self._turn_floor():
-            rise_at = self._ensure_announced(speed_c, now_s, "turn")
+        rise_at, floor = None, self._turn_floor()
+        if speed_c > floor:
+            rise_at = self._ensure_announced(speed_c, now_s, "turn", floor)
         return Setpoint("speed", speed_kmh, real(speed_c), "km/h", rise_at)
 
     def lower_limits(self, other: Limits | Mapping[str, float], now_s: float) -> list[Setpoint]:
@@ -263,12 +263,11 @@ class Governor(GovernorCore):
         self._link = self._control = True
         self._pending_start = False
         self._announced = None
-        if reported_speed_kmh is not None:
-            self.observe_speed(reported_speed_kmh, now_s)
+        self.observe_speed(reported_speed_kmh, now_s)  # what was reported before is stale
         if belt_moving:
             self._belt = BeltState.RUNNING
             if self._rep_speed is not None:
-                self._cmd_speed = self._ranges.speed_grid(self._direction).nearest(self._rep_speed)
+                self._cmd_speed = self._ranges.device_speed_grid().floor(self._rep_speed)
             if self._ending is None:
                 self._ending, self._ending_s = Ending.PAUSE, now_s
             return

@@ -17,6 +17,16 @@ def centi(value: float) -> int:
     return round(value * 100)
 
 
+def centi_floor(value: float) -> int:
+    """`value` in hundredths, rounded down (for caps: never a hundredth above them)."""
+    return math.floor(round(value * 100, 6))
+
+
+def centi_ceil(value: float) -> int:
+    """`value` in hundredths, rounded up (for minimums)."""
+    return math.ceil(round(value * 100, 6))
+
+
 def real(value_c: int) -> float:
     """Hundredths back to km/h or %."""
     return value_c / 100

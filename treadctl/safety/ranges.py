@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from treadctl.errors import LimitExceededError, SafetyError
-from treadctl.safety.grid import Grid, centi, fmt, real
+from treadctl.safety.grid import Grid, centi, centi_ceil, centi_floor, fmt, real
 from treadctl.safety.limits import DeviceCaps, Direction, Limits, TurnSettings
 
 
@@ -25,15 +25,28 @@ class Ranges:
     def speed_grid(self, direction: Direction) -> Grid:
         """Speeds the belt may take walking `direction` (hundredths of km/h)."""
         dev = self.device
-        high = min(centi(self.limits.cap_kmh(direction)), centi(dev.max_speed_kmh))
-        low = centi(dev.min_speed_kmh)
+        high = min(centi_floor(self.limits.cap_kmh(direction)), centi_floor(dev.max_speed_kmh))
+        low = centi_ceil(dev.min_speed_kmh)
         return Grid(low, centi(dev.speed_increment_kmh), low, max(high, low))
+
+    def can_run(self, direction: Direction) -> bool:
+        """Whether the belt can move at all walking `direction` (device minimum ≤ cap)."""
+        cap = min(self.limits.cap_kmh(direction), self.device.max_speed_kmh)
+        return centi_ceil(self.device.min_speed_kmh) <= centi_floor(cap)
+
+    def device_speed_grid(self) -> Grid:
+        """Every speed the device can take, caps aside (for placing a reported speed)."""
+        low = centi_ceil(self.device.min_speed_kmh)
+        step = centi(self.device.speed_increment_kmh)
+        return Grid(low, step, low, max(centi_floor(self.device.max_speed_kmh), low))
 
     def incline_grid(self) -> Grid:
         """Inclines the deck may take (hundredths of %; never a decline)."""
         dev = self.device
-        low = max(0, centi(dev.min_incline_pct or 0.0))
-        high = min(centi(self.limits.max_incline_pct), centi(dev.max_incline_pct or 0.0))
+        low = max(0, centi_ceil(dev.min_incline_pct or 0.0))
+        high = min(
+            centi_floor(self.limits.max_incline_pct), centi_floor(dev.max_incline_pct or 0.0)
+        )
         return Grid(0, centi(dev.incline_increment_pct or 0.1), low, max(high, low))
 
     def top_speed(self, direction: Direction) -> int:
@@ -63,7 +76,12 @@ class Ranges:
             raise SafetyError(f"speed {speed_kmh!r} is not a number", reason="invalid_speed")
         cap, dev = self.limits.cap_kmh(direction), self.device
         value = centi(speed_kmh)
-        if value > centi(cap):
+        if value <= 0:
+            raise SafetyError(
+                f"speed {fmt(speed_kmh)} km/h: a walking speed is above 0 (pause or stop instead)",
+                reason="invalid_speed",
+            )
+        if value > centi_floor(cap):
             raise LimitExceededError(
                 f"out of cap: requested {fmt(speed_kmh)} km/h, {direction} cap {fmt(cap)} km/h",
                 reason=f"{direction}_cap",
@@ -72,8 +90,8 @@ class Ranges:
                 unit="km/h",
             )
         for over, allowed, what in (
-            (value > centi(dev.max_speed_kmh), dev.max_speed_kmh, "maximum"),
-            (value < centi(dev.min_speed_kmh), dev.min_speed_kmh, "minimum"),
+            (value > centi_floor(dev.max_speed_kmh), dev.max_speed_kmh, "maximum"),
+            (value < centi_ceil(dev.min_speed_kmh), dev.min_speed_kmh, "minimum"),
         ):
             if over:
                 raise LimitExceededError(
@@ -100,9 +118,9 @@ class Ranges:
                 "this treadmill has no incline",
             ),
             (value < 0, 0.0, "decline", "declines are refused (at least 0 %)"),
-            (value > centi(cap), cap, "incline_cap", f"incline cap {fmt(cap)} %"),
+            (value > centi_floor(cap), cap, "incline_cap", f"incline cap {fmt(cap)} %"),
             (
-                value > centi(dev.max_incline_pct or 0.0),
+                value > centi_floor(dev.max_incline_pct or 0.0),
                 dev.max_incline_pct or 0.0,
                 "device_max_incline",
                 f"device maximum {dev.max_incline_pct or 0.0:g} %",
@@ -126,7 +144,7 @@ class Ranges:
         (the belt could not start without breaking it)."""
         grid = self.speed_grid(direction)
         cap = min(self.limits.cap_kmh(direction), self.device.max_speed_kmh)
-        if grid.low > centi(cap):
+        if grid.low > centi_floor(cap):
             raise LimitExceededError(
                 f"out of cap: the device minimum {fmt(real(grid.low))} km/h is above the "
                 f"{direction} cap {fmt(cap)} km/h",

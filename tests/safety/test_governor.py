@@ -1,0 +1,394 @@
+"""The governor's rules, scenario by scenario (DESIGN §2), with the exact commands and times."""
+
+from __future__ import annotations
+
+import pytest
+
+from treadctl.errors import LatchedError, LimitExceededError, SafetyError
+from treadctl.safety import (
+    BeltCommand,
+    BeltState,
+    DeviceCaps,
+    Direction,
+    Governor,
+    InclineCommand,
+    Limits,
+    SpeedCommand,
+    StartCommand,
+    StopCommand,
+    TurnSettings,
+    TurnStage,
+)
+
+PAD = DeviceCaps(
+    min_speed_kmh=1.0,
+    max_speed_kmh=12.0,
+    speed_increment_kmh=0.1,
+    min_incline_pct=0.0,
+    max_incline_pct=12.0,
+    incline_increment_pct=0.5,
+    min_command_interval_s=0.5,
+)
+
+
+def show(command: BeltCommand) -> str:
+    if isinstance(command, SpeedCommand):
+        return f"speed {command.speed_kmh:g}"
+    if isinstance(command, InclineCommand):
+        return f"incline {command.incline_pct:g}"
+    if isinstance(command, StartCommand):
+        return "start"
+    return "estop" if command.emergency else "pause" if command.pause else "stop"
+
+
+def run(governor: Governor, start_s: float, until_s: float) -> list[tuple[float, str]]:
+    """Ask for commands at every wake time up to `until_s`; (time rounded to ms, command)."""
+    sent: list[tuple[float, str]] = []
+    now_s = start_s
+    for _ in range(1000):
+        wake = governor.wake_at_s()
+        if wake is None or wake > until_s:
+            break
+        now_s = max(now_s, wake)
+        command = governor.next_command(now_s)
+        if command is not None:
+            sent.append((round(now_s, 3), show(command)))
+    return sent
+
+
+def walking(speed_kmh: float = 3.0, *, direction: Direction = Direction.BACKWARD) -> Governor:
+    """A governor whose belt has been started and ramped to `speed_kmh`."""
+    governor = Governor(Limits(), PAD, TurnSettings(), direction=direction)
+    governor.set_speed(speed_kmh, 0.0)
+    governor.start(0.0)
+    run(governor, 0.0, 100.0)
+    governor.take_announcements()
+    assert governor.commanded_speed_kmh == speed_kmh
+    return governor
+
+
+def test_start_then_an_announced_gentle_ramp() -> None:
+    """Start, the start speed, 5 s of notice, then +0.2 km/h every 0.8 s (0.25 km/h/s)."""
+    governor = Governor(Limits(), PAD, direction=Direction.BACKWARD)
+    governor.set_speed(2.5, 0.0)
+    assert governor.next_command(0.0) is None  # a goal alone never starts the belt
+    governor.start(0.0)
+    [announcement] = governor.take_announcements()
+    assert (announcement.speed_kmh, announcement.from_kmh, announcement.rise_at_s) == (
+        2.5,
+        1.5,
+        5.0,
+    )
+    assert run(governor, 0.0, 60.0) == [
+        (0.0, "start"),
+        (0.5, "speed 1.5"),
+        (5.8, "speed 1.7"),
+        (6.6, "speed 1.9"),
+        (7.4, "speed 2.1"),
+        (8.2, "speed 2.3"),
+        (9.0, "speed 2.5"),
+    ]
+
+
+def test_cap_refusal_names_requested_and_allowed() -> None:
+    """Above the backward cap is refused, not clamped: requested and allowed are carried."""
+    governor = walking()
+    with pytest.raises(LimitExceededError) as info:
+        governor.set_speed(5.0, 100.0)
+    assert str(info.value) == "out of cap: requested 5.0 km/h, backward cap 4.0 km/h"
+    assert (info.value.requested, info.value.allowed, info.value.unit) == (5.0, 4.0, "km/h")
+    assert info.value.reason == "backward_cap"
+    assert governor.goal_speed_kmh == 3.0
+
+
+@pytest.mark.parametrize(
+    ("speed_kmh", "reason", "allowed"),
+    [(0.5, "device_min", 1.0), (12.5, "forward_cap", 6.0)],
+)
+def test_device_range_is_refused(speed_kmh: float, reason: str, allowed: float) -> None:
+    """Below the device minimum or above the forward cap is refused with the allowed value."""
+    governor = Governor(Limits(), PAD)
+    with pytest.raises(LimitExceededError) as info:
+        governor.set_speed(speed_kmh, 0.0)
+    assert (info.value.reason, info.value.allowed) == (reason, allowed)
+
+
+def test_device_maximum_below_the_cap_is_refused() -> None:
+    """A device whose maximum is under the cap refuses speeds above that maximum."""
+    small = DeviceCaps(min_speed_kmh=1.0, max_speed_kmh=3.8)
+    with pytest.raises(LimitExceededError, match=r"device maximum 3\.8 km/h") as info:
+        Governor(Limits(), small, direction=Direction.BACKWARD).set_speed(4.0, 0.0)
+    assert info.value.allowed == 3.8
+
+
+@pytest.mark.parametrize(
+    ("incline_pct", "reason"),
+    [(-1.0, "decline"), (10.5, "incline_cap"), (float("inf"), "invalid_incline")],
+)
+def test_incline_refusals(incline_pct: float, reason: str) -> None:
+    """Declines, inclines above the cap and non-numbers are refused."""
+    with pytest.raises(SafetyError) as info:
+        Governor(Limits(), PAD).set_incline(incline_pct, 0.0)
+    assert info.value.reason == reason
+
+
+def test_no_incline_on_a_flat_pad() -> None:
+    """A device without incline refuses any incline but accepts 0 %."""
+    flat = Governor(Limits(), DeviceCaps(min_speed_kmh=1.0, max_speed_kmh=6.0))
+    assert flat.set_incline(0.0, 0.0).allowed == 0.0
+    with pytest.raises(LimitExceededError, match="no incline"):
+        flat.set_incline(2.0, 0.0)
+
+
+def test_speed_is_quantised_to_the_device_increment() -> None:
+    """3.27 km/h on a 0.1 grid becomes 3.3 km/h, reported as a clamp."""
+    setpoint = Governor(Limits(), PAD).set_speed(3.27, 0.0)
+    assert (setpoint.allowed, setpoint.clamped) == (3.3, True)
+
+
+def test_falls_use_the_deceleration_limit() -> None:
+    """Falls go 0.3 km/h every 0.6 s (0.5 km/h/s) and need no announcement."""
+    governor = walking(3.0)
+    governor.set_speed(1.8, 100.0)
+    assert governor.take_announcements() == []
+    assert run(governor, 100.0, 200.0) == [
+        (100.6, "speed 2.7"),
+        (101.2, "speed 2.4"),
+        (101.8, "speed 2.1"),
+        (102.4, "speed 1.8"),
+    ]
+
+
+def test_a_rise_waits_for_its_announcement() -> None:
+    """A rise asked for without notice begins 5 s after it is announced."""
+    governor = walking(2.0)
+    setpoint = governor.set_speed(2.4, 100.0)
+    assert setpoint.rise_at_s == 105.0
+    assert [a.speed_kmh for a in governor.take_announcements()] == [2.4]
+    assert run(governor, 100.0, 200.0) == [(105.8, "speed 2.2"), (106.6, "speed 2.4")]
+
+
+def test_pre_announced_rise_starts_at_once() -> None:
+    """A rise announced 5 s ahead (by the workout) starts as soon as it is asked for."""
+    governor = walking(2.0)
+    governor.announce_rise(2.4, 95.0)
+    governor.set_speed(2.4, 100.0)
+    assert run(governor, 100.0, 200.0) == [(100.8, "speed 2.2"), (101.6, "speed 2.4")]
+
+
+def test_speed_changes_never_start_a_paused_belt() -> None:
+    """While paused, speed and incline goals are recorded but nothing is sent."""
+    governor = walking(3.0)
+    governor.pause(100.0)
+    sent = run(governor, 100.0, 200.0)
+    assert sent[-1] == (103.5, "pause")
+    governor.set_speed(3.5, 200.0)
+    governor.set_incline(2.0, 200.0)
+    assert governor.wake_at_s() is None
+    assert governor.next_command(300.0) is None
+    assert governor.belt is BeltState.PAUSED
+
+
+@pytest.mark.parametrize("how", ["console", "safety_key", "estop"])
+def test_stops_latch_until_a_person_starts(how: str) -> None:
+    """Console stop, safety key and emergency stop latch; only a person's start clears it."""
+    governor = walking(3.0)
+    if how == "console":
+        governor.console_stopped(100.0, pause=False)
+    elif how == "safety_key":
+        governor.safety_key_pulled(100.0)
+    else:
+        assert governor.emergency_stop(100.0).emergency
+    assert governor.latched
+    with pytest.raises(LatchedError):
+        governor.set_speed(2.0, 101.0)
+    with pytest.raises(LatchedError):
+        governor.auto_resume(101.0)
+    assert run(governor, 101.0, 300.0) == []
+    governor.start(300.0)
+    assert not governor.latched
+    assert run(governor, 300.0, 301.0)[0] == (300.0, "start")
+
+
+def test_emergency_stop_jumps_the_queue() -> None:
+    """An emergency stop drops a queued Start and anything else pending."""
+    governor = Governor(Limits(), PAD)
+    governor.start(0.0)
+    command = governor.emergency_stop(0.0)
+    assert isinstance(command, StopCommand)
+    assert command.emergency
+    assert run(governor, 0.0, 60.0) == []
+
+
+def test_turn_levels_ramps_pauses_and_holds() -> None:
+    """A turn: incline to 0, ramp down to the start speed, Pause, hold ≥ 10 s, resume on a
+    person's start, then rise to the coming setpoint without further notice."""
+    governor = walking(3.0)
+    governor.set_incline(1.0, 100.0)
+    run(governor, 100.0, 105.0)
+    assert governor.commanded_incline_pct == 1.0
+    setpoint = governor.begin_turn(Direction.FORWARD, 110.0, speed_kmh=2.0, incline_pct=1.0)
+    assert setpoint.rise_at_s == 115.0
+    sent = run(governor, 110.0, 200.0)
+    assert sent == [
+        (111.0, "incline 0.5"),
+        (112.0, "incline 0"),
+        (112.6, "speed 2.7"),
+        (113.2, "speed 2.4"),
+        (113.8, "speed 2.1"),
+        (114.4, "speed 1.8"),
+        (115.0, "speed 1.5"),
+        (115.5, "pause"),
+    ]
+    assert (governor.turn_stage, governor.direction) == (TurnStage.HOLDING, Direction.FORWARD)
+    with pytest.raises(SafetyError, match="turn hold") as info:
+        governor.start(120.0)
+    assert info.value.reason == "turn_hold"
+    governor.start(125.5)
+    assert run(governor, 125.5, 200.0) == [
+        (125.5, "start"),
+        (126.0, "speed 1.5"),
+        (127.0, "incline 0.5"),
+        (128.0, "incline 1"),
+        (128.8, "speed 1.7"),
+        (129.6, "speed 1.9"),
+        (130.1, "speed 2"),
+    ]
+
+
+def test_turn_without_pause_support_stops() -> None:
+    """Where the device has no Pause, a turn stops the belt instead."""
+    device = DeviceCaps(min_speed_kmh=1.0, max_speed_kmh=6.0, pause_supported=False)
+    governor = Governor(Limits(), device, direction=Direction.BACKWARD)
+    governor.set_speed(1.5, 0.0)
+    governor.start(0.0)
+    run(governor, 0.0, 10.0)
+    governor.begin_turn(Direction.FORWARD, 10.0, speed_kmh=3.0)
+    assert run(governor, 10.0, 60.0) == [(10.0, "stop")]
+
+
+def test_moving_turn_slows_without_pausing() -> None:
+    """With turn.speed_kmh set, the belt slows to it and holds there; no Pause is sent."""
+    turn = TurnSettings(speed_kmh=1.2)
+    governor = Governor(Limits(), PAD, turn, direction=Direction.BACKWARD)
+    governor.set_speed(2.1, 0.0)
+    governor.start(0.0)
+    run(governor, 0.0, 60.0)
+    governor.begin_turn(Direction.FORWARD, 60.0, speed_kmh=3.0)
+    sent = run(governor, 60.0, 120.0)
+    assert [c for _, c in sent] == ["speed 1.8", "speed 1.5", "speed 1.2"]
+    assert governor.turn_stage is TurnStage.HOLDING
+    assert governor.hold_started_s == pytest.approx(61.8)
+    governor.start(71.8)
+    assert run(governor, 71.8, 73.0) == [(72.6, "speed 1.4")]
+
+
+def test_auto_resume_is_an_opt_in_after_the_countdown() -> None:
+    """Auto-resume is refused unless opted in, and before max(hold, countdown)."""
+    plain = walking(2.0)
+    plain.begin_turn(Direction.FORWARD, 100.0, speed_kmh=2.0)
+    run(plain, 100.0, 200.0)
+    with pytest.raises(SafetyError, match="nothing may resume"):
+        plain.auto_resume(300.0)
+    site = Governor(Limits(), PAD, TurnSettings(auto_resume=True, countdown_s=12.0))
+    site.face(Direction.BACKWARD)
+    site.set_speed(2.0, 0.0)
+    site.start(0.0)
+    run(site, 0.0, 60.0)
+    site.begin_turn(Direction.FORWARD, 60.0, speed_kmh=2.0)
+    run(site, 60.0, 100.0)
+    due, held = site.auto_resume_at_s, site.hold_started_s
+    assert due is not None
+    assert held is not None
+    assert due == pytest.approx(held + 12.0)
+    with pytest.raises(SafetyError, match="not over"):
+        site.auto_resume(due - 1.0)
+    site.auto_resume(due)
+    assert isinstance(site.next_command(due), StartCommand)
+
+
+def test_direction_only_changes_with_the_belt_still() -> None:
+    """`face` works on a still belt only; a moving belt needs a turn."""
+    governor = walking(2.0)
+    with pytest.raises(SafetyError) as info:
+        governor.face(Direction.FORWARD)
+    assert info.value.reason == "turn_required"
+    with pytest.raises(SafetyError, match="already walking"):
+        governor.begin_turn(Direction.BACKWARD, 100.0, speed_kmh=2.0)
+
+
+def test_link_restored_with_a_moving_belt_ramps_down_and_pauses() -> None:
+    """Rule 7: after a reconnect a moving belt is ramped down from its reported speed and
+    paused; nothing starts again without a person."""
+    governor = walking(3.0)
+    governor.link_lost(100.0)
+    assert run(governor, 100.0, 110.0) == []
+    governor.link_restored(110.0, belt_moving=True, reported_speed_kmh=2.55)
+    assert run(governor, 110.0, 200.0) == [
+        (110.6, "speed 2.2"),
+        (111.2, "speed 1.9"),
+        (111.8, "speed 1.6"),
+        (112.3, "speed 1.5"),
+        (112.8, "pause"),
+    ]
+    assert governor.belt is BeltState.PAUSED
+
+
+def test_link_restored_with_a_stopped_belt_leaves_it_alone() -> None:
+    """Rule 7: a stopped belt after a reconnect gets no command at all."""
+    governor = walking(3.0)
+    governor.link_lost(100.0)
+    governor.link_restored(110.0, belt_moving=False)
+    assert run(governor, 110.0, 300.0) == []
+    assert governor.belt is BeltState.STOPPED
+
+
+def test_ramps_start_from_the_reported_speed() -> None:
+    """When the belt settles at another speed than commanded, the next ramp starts there."""
+    governor = walking(3.0)
+    governor.observe_speed(2.0, 100.0)
+    governor.announce_rise(3.5, 95.0)
+    governor.set_speed(3.5, 100.0)
+    assert run(governor, 100.0, 100.9)[0] == (100.8, "speed 2.2")
+
+
+def test_lowering_limits_lowers_goals() -> None:
+    """Lowering the cap under the goal lowers the goal (reported) and ramps down to it."""
+    governor = walking(3.5)
+    [clamp] = governor.lower_limits({"backward_max_kmh": 2.5}, 100.0)
+    assert (clamp.requested, clamp.allowed) == (3.5, 2.5)
+    assert run(governor, 100.0, 200.0)[-1][1] == "speed 2.5"
+    governor.lower_limits({"backward_max_kmh": 3.0}, 200.0)
+    assert governor.limits.backward_max_kmh == 2.5
+
+
+def test_a_refused_start_is_not_retried() -> None:
+    """If the treadmill refuses Start, the belt counts as paused and nothing is re-sent."""
+    governor = Governor(Limits(), PAD)
+    governor.start(0.0)
+    start = governor.next_command(0.0)
+    assert isinstance(start, StartCommand)
+    governor.command_failed(start, 0.1)
+    assert governor.belt is BeltState.STOPPED
+    assert run(governor, 0.1, 60.0) == []
+
+
+def test_control_lost_sends_nothing_until_a_person_starts() -> None:
+    """After Control Permission Lost nothing is sent; a person's start takes control again."""
+    governor = walking(2.0)
+    governor.set_speed(1.5, 100.0)
+    governor.control_lost(100.0)
+    assert run(governor, 100.0, 200.0) == []
+    governor.start(200.0)
+    assert run(governor, 200.0, 300.0) == [(200.0, "speed 1.7"), (200.5, "speed 1.5")]
+
+
+def test_console_start_ends_a_turn_hold() -> None:
+    """Start pressed on the console confirms the turn: the new direction and setpoint apply."""
+    governor = walking(2.0)
+    governor.begin_turn(Direction.FORWARD, 100.0, speed_kmh=2.5)
+    run(governor, 100.0, 200.0)
+    governor.console_started(200.0)
+    assert governor.turn_stage is None
+    assert governor.goal_speed_kmh == 2.5
+    assert next(c for _, c in run(governor, 200.0, 300.0)) == "speed 1.5"
