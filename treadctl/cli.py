@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from treadctl import __version__
 from treadctl.config.args import add_check_config
+from treadctl.daemon.scan import add_scan_command
 from treadctl.errors import TreadctlError
 from treadctl.sim.app import add_sim
 
@@ -36,6 +37,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] 
         add_check_config,
     ),
     "sim": ("run virtual FTMS treadmills (for tests, demos, or a spare USB dongle)", add_sim),
+    "scan": ("list the FTMS treadmills in range, strongest signal first", add_scan_command),
 }
 
 

@@ -62,7 +62,7 @@ def classify(device: BLEDevice, adv: AdvertisementData, profiles: ProfileSet) ->
     name = adv.local_name or device.name
     service_data = _service_data(adv)
     uuids = {u.lower() for u in adv.service_uuids}
-    advertised = ftms.FTMS_SERVICE_UUID in uuids or service_data is not None
+    advertised = ftms.FTMS_SERVICE_UUID in uuids or ftms.FTMS_SERVICE_UUID in adv.service_data
     by_name = profiles.match_name(name)
     if not advertised and by_name is None:
         return None
