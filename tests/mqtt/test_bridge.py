@@ -54,7 +54,9 @@ async def test_availability_online_on_connect_and_offline_on_clean_exit(
     async with MqttRecorder(
         amqtt_broker.host, amqtt_broker.port, ("treadctl/+/availability",)
     ) as late:
-        retained = await late.wait_count(lambda m: m.retain, 2)
+        retained = await late.wait_count(
+            lambda m: m.retain and m.topic.endswith("/availability"), 2
+        )
     assert {(m.topic, m.payload) for m in retained} == {
         ("treadctl/t1/availability", b"offline"),
         ("treadctl/t2/availability", b"offline"),

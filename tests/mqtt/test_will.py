@@ -53,7 +53,9 @@ async def kill_and_expect_will(broker: AmqttBroker | MosquittoBroker, protocol: 
         await rec.wait_topic("treadctl/t1/availability", payload=b"offline", start=start)
         await rec.wait_topic("treadctl/t2/availability", payload=b"offline", start=start)
     async with MqttRecorder(broker.host, broker.port, ("treadctl/+/availability",)) as late:
-        retained = await late.wait_count(lambda m: m.retain, 2)
+        retained = await late.wait_count(
+            lambda m: m.retain and m.topic.endswith("/availability"), 2
+        )
     assert sorted((m.topic, m.payload) for m in retained) == [
         ("treadctl/t1/availability", b"offline"),
         ("treadctl/t2/availability", b"offline"),

@@ -207,8 +207,8 @@ class BrokerLink:
             losing.cancel()
             if not sending.done():
                 sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                    await sending
         if sending.cancelled():
             return False
         error = sending.exception()
