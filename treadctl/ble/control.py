@@ -20,13 +20,15 @@ from treadctl import ftms
 from treadctl.ble.gatt import FtmsGatt
 from treadctl.ble.quirks import QuirkProfile, RequestControl
 from treadctl.ble.tracking import BeltMotion, EchoFilter
-from treadctl.errors import BluetoothError, ControlPointError, LinkLostError
+from treadctl.errors import AttError, BluetoothError, ControlPointError, LinkLostError
 from treadctl.safety import BeltCommand, InclineCommand, SpeedCommand, StartCommand, StopCommand
 
 log = structlog.get_logger("treadctl.ble")
 
 _Outcome = ftms.Outcome
 _REFUSALS = (ftms.ResultCode.OPERATION_FAILED, ftms.ResultCode.CONTROL_NOT_PERMITTED)
+ATT_PROCEDURE_ALREADY_IN_PROGRESS = 0xFE
+BUSY_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4)  # FTMP 4.7: tolerate 0xFE and keep working
 
 
 class _Preempted(Exception):
@@ -247,15 +249,7 @@ class ControlChannel:
         self._waiter = waiter  # armed before the write: an early indication is matched (Q11)
         self.echo.wrote(op)
         try:
-            try:
-                await gatt.write_control_point(request)
-            except BluetoothError as exc:
-                self._session.write_failed()
-                if not gatt.client.is_connected:
-                    raise LinkLostError(f"the link dropped: {exc}") from exc
-                raise
-            finally:
-                self._last_write_s = self._now()
+            await self._write(gatt, request)
             self._session.write_acknowledged(self._now())
             result = await self._await_result(waiter)
         except _Preempted:
@@ -266,6 +260,27 @@ class ControlChannel:
             self.echo.finished(op, self._now())
         self._log_result(result)
         return result
+
+    async def _write(self, gatt: FtmsGatt, request: bytes) -> None:
+        """Write once more after each Procedure Already In Progress (0xFE), then give up."""
+        for delay_s in (*BUSY_RETRY_DELAYS_S, None):
+            try:
+                await gatt.write_control_point(request)
+            except AttError as exc:
+                if exc.att_code != ATT_PROCEDURE_ALREADY_IN_PROGRESS or delay_s is None:
+                    self._session.write_failed()
+                    raise ControlPointError(str(exc), op_code=request[0]) from exc
+                log.info("control_point_busy_retry", op_code=request[0], delay_s=delay_s)
+                await asyncio.sleep(delay_s)
+            except BluetoothError as exc:
+                self._session.write_failed()
+                if not gatt.client.is_connected:
+                    raise LinkLostError(f"the link dropped: {exc}") from exc
+                raise
+            else:
+                return
+            finally:
+                self._last_write_s = self._now()
 
     async def _await_result(
         self, waiter: asyncio.Future[ftms.ProcedureResult]

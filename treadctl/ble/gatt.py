@@ -14,11 +14,12 @@ from collections.abc import Callable
 import structlog
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.exc import BleakGATTProtocolError
 
 from treadctl import ftms
 from treadctl.ble.events import DeviceInfo
 from treadctl.ble.translate import BLEAK_ERRORS, bluetooth_error
-from treadctl.errors import BluetoothError, UnsupportedDeviceError
+from treadctl.errors import AttError, BluetoothError, UnsupportedDeviceError
 
 log = structlog.get_logger("treadctl.ble")
 
@@ -130,7 +131,11 @@ class FtmsGatt:
         return done
 
     async def write_control_point(self, data: bytes) -> None:
-        """Write a control-point request: with response when offered, else without (Q18)."""
+        """Write a control-point request: with response when offered, else without (Q18).
+
+        Raises `AttError` (with `att_code`) when the device refuses the write at ATT level,
+        `BluetoothError` for anything else.
+        """
         char = self._char(ftms.CONTROL_POINT_UUID)
         if char is None:
             raise UnsupportedDeviceError(
@@ -144,6 +149,9 @@ class FtmsGatt:
             # in progress, 0xFD CCCD improperly configured, 0x05/0x0F security), BleakError
             # (not connected), TimeoutError.
             await self.client.write_gatt_char(char, data, response=with_response)
+        except BleakGATTProtocolError as exc:
+            code = int(exc.code)
+            raise AttError(f"the control point refused {data.hex()}", att_code=code) from exc
         except BLEAK_ERRORS as exc:
             raise bluetooth_error("write the control point", exc, address=self.address) from exc
 

@@ -41,7 +41,7 @@ _UNAVAILABLE_HINTS = {
     ),
 }
 _NO_BLUEZ = (
-    "cannot reach BlueZ over D-Bus: is bluetoothd running (`systemctl status bluetooth`)? "
+    "BlueZ is not reachable over D-Bus: is bluetoothd running (`systemctl status bluetooth`)? "
     "Without a Bluetooth adapter, try the virtual treadmill: `treadctl sim` and "
     "--radio sim:HOST:PORT"
 )

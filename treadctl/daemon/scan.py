@@ -32,6 +32,11 @@ BLUETOOTH_HINTS = (
     "  - no treadmill or adapter at hand? `treadctl sim` in another terminal, then "
     "`treadctl scan --radio sim:127.0.0.1:7900`",
 )
+SIM_HINTS = (
+    "Things to check:",
+    "  - `treadctl sim` runs and printed 'listening on sim:HOST:PORT': use exactly that radio",
+    "  - host and port are reachable from here (firewall, another machine?)",
+)
 NOTHING_FOUND_HINTS = (
     "Things to check:",
     "  - the treadmill is switched on and awake (many go to sleep after a few idle minutes)",
@@ -75,10 +80,14 @@ def _seconds(text: str) -> float:
 
 def run_scan_command(args: argparse.Namespace) -> int:
     """Scan and print the table; 0 when something was found, 1 when nothing, 2 on errors."""
+    from treadctl.logs import configure_logging
+
+    configure_logging("warning")  # the table goes to stdout; only problems are logged
     try:
         results = asyncio.run(_scan(args.radio, args.timeout, args.adapter, args.profiles_dir))
     except BluetoothError as exc:
-        _print_lines([f"treadctl scan: {exc}", *BLUETOOTH_HINTS])
+        hints = SIM_HINTS if args.radio.startswith("sim:") else BLUETOOTH_HINTS
+        _print_lines([f"treadctl scan: {exc}", *hints])
         return 2
     except ConfigError as exc:
         _print_lines([f"treadctl scan: {exc}"])
