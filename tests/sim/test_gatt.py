@@ -13,6 +13,10 @@ from bumble import att
 from testsupport.virtual import Bench, virtual_treadmills
 
 from treadctl import ftms
+from treadctl.errors import BluetoothError
+from treadctl.sim.gatt import VirtualTreadmill
+from treadctl.sim.link import HciTcpServer, SimLink
+from treadctl.sim.radio import VirtualRadio
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
 FTMS = "00001826-0000-1000-8000-00805f9b34fb"
@@ -252,3 +256,29 @@ async def test_establish_connection_on_every_treadmill() -> None:
             assert {len(f) for f in frames} == {30}
         finally:
             await asyncio.gather(*(c.disconnect() for c in clients))
+
+
+async def test_treadmill_on_a_controller_reached_through_a_bumble_transport() -> None:
+    """The `--transport` path: the treadmill's host drives a controller over HCI (here TCP)."""
+    link = SimLink()
+    async with (
+        HciTcpServer(link, port=0) as server,
+        VirtualTreadmill(
+            TreadmillConfig(name="Dongle TM"), transport=f"tcp-client:127.0.0.1:{server.port}"
+        ) as treadmill,
+        VirtualRadio("sim:local", link=link) as radio,
+    ):
+        device = await BleakScanner.find_device_by_address(
+            treadmill.address, 5.0, backend=radio.scanner_backend
+        )
+        assert device is not None
+        assert device.name == "Dongle TM"
+        async with BleakClient(device, backend=radio.client_backend) as client:
+            assert await client.read_gatt_char(SPEED_RANGE) == bytes.fromhex("5000 4006 0a00")
+
+
+async def test_unreachable_controller_is_a_clear_error() -> None:
+    """A transport that cannot be opened is a BluetoothError naming it."""
+    with pytest.raises(BluetoothError, match=r"tcp-client:127\.0\.0\.1:1"):
+        async with VirtualTreadmill(transport="tcp-client:127.0.0.1:1"):
+            pass

@@ -1,3 +1,7 @@
-"""The virtual FTMS treadmill: a pure machine model, its bumble GATT server, and a bleak backend
-over a bumble virtual radio (DESIGN §5). Import the submodules: `model`, `gatt`, `radio`.
+"""The virtual FTMS treadmill (DESIGN §5): how treadctl is tested without a treadmill.
+
+`model` (pure machine: `TreadmillModel`; `settings`: `TreadmillConfig`, `Quirks`), `gatt`
+(`VirtualTreadmill`: the model as a bumble FTMS peripheral), `radio` (`VirtualRadio`: the bleak
+backend over a bumble central), `link` (the virtual link and HCI over TCP), `app` (`treadctl sim`).
+bumble is the optional `demo` extra: import the submodules that need it only when asked for.
 """

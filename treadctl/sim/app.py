@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import stat
@@ -146,6 +147,7 @@ def run_sim(args: argparse.Namespace) -> int:
         raise InputError(
             "needs bumble: pip install 'treadctl[demo]'", where="treadctl sim"
         ) from None
+    logging.getLogger("bumble").setLevel(logging.ERROR)  # its warnings are not for end users
     asyncio.run(_serve(treadmills, listen, args))
     return 0
 

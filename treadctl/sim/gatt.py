@@ -124,7 +124,8 @@ class VirtualTreadmill:
                 self._transport = await open_transport(self._transport_spec)
             except Exception as exc:
                 raise BluetoothError(
-                    f"cannot open Bluetooth controller {self._transport_spec!r}: {exc}"
+                    f"cannot open Bluetooth controller {self._transport_spec!r}: {exc}. "
+                    + _transport_hint(self._transport_spec)
                 ) from exc
             self._device = Device.with_hci(
                 config.name,
@@ -308,3 +309,18 @@ class VirtualTreadmill:
             self._event(f"dropping the link (reason 0x{reason:02X})")
             with contextlib.suppress(Exception):
                 await connection.disconnect(reason=reason)
+
+
+def _transport_hint(spec: str) -> str:
+    """What usually stands in the way of a real controller (bumble docs, platforms/linux)."""
+    if spec.startswith("usb:"):
+        return (
+            "Is the dongle plugged in (`lsusb`), may this user open it (a udev rule, or sudo), "
+            "and is BlueZ off it (`sudo hciconfig hciN down`)?"
+        )
+    if spec.startswith("hci-socket:"):
+        return (
+            "The HCI user channel needs the interface down (`sudo hciconfig hciN down`; stop "
+            "bluetoothd if it takes it back) and CAP_NET_ADMIN (run with sudo)."
+        )
+    return "Check the transport name (bumble transports: usb:0, hci-socket:0, serial:DEV)."

@@ -29,8 +29,8 @@ from treadctl.sim.state import (
     Machine,
 )
 
-__all__ = ["AttError", "BeltState", "ControlPointWrite", "HistoryEntry", "Notification",
-           "TreadmillModel"]  # fmt: skip
+__all__ = ["AttError", "BeltState", "ControlPointWrite", "HistoryEntry", "Notification", "Quirks",
+           "TreadmillConfig", "TreadmillModel"]  # fmt: skip
 
 MS = ftms.MachineStatusOpCode
 
