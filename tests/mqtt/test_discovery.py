@@ -149,3 +149,21 @@ def test_treadmill_id_must_be_topic_safe(bad: str) -> None:
 
     with pytest.raises(ConfigError, match="treadmill id"):
         TreadmillInfo(bad)
+
+
+def test_dashboard_example_uses_only_discovered_entities() -> None:
+    """examples/home-assistant/dashboard.yaml names only entity ids the discovery creates."""
+    import re
+    from pathlib import Path
+
+    dashboard = Path(__file__).parents[2] / "examples" / "home-assistant" / "dashboard.yaml"
+    used = set(
+        re.findall(
+            r"\b((?:sensor|binary_sensor|button|select)\.treadctl_[a-z0-9_]+)",
+            dashboard.read_text(),
+        )
+    )
+    config = discovery_payload(INFO, TOPICS, commands_enabled=True)
+    known = {c["default_entity_id"] for c in config["components"].values() if len(c) > 1}
+    assert used
+    assert used <= known, used - known
