@@ -137,7 +137,9 @@ class CommandDispatcher:
         self._log.info("mqtt_command_refused", command=name, reason=reason)
         result = CommandResult.refused(reason, **detail)
         payload = result_payload(self._topics.treadmill_id, name, result, request_id)
-        self._answer(payload, name == "estop")
+        # Refusals go to the bounded answer queue, estop's too: only an estop actually carried
+        # out jumps the queue, so a flood of bad messages cannot grow the urgent queue.
+        self._answer(payload, False)
 
 
 def _checked(outcome: object) -> CommandResult | None:
