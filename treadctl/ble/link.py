@@ -14,28 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from bleak import BleakClient
 from bleak.backends.client import BaseBleakClient
-from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
-from bleak_retry_connector import establish_connection
 
 from treadctl import ftms
 from treadctl.ble import events as ev
 from treadctl.ble.backoff import Backoff
-from treadctl.ble.caps import device_caps
+from treadctl.ble.connect import Connection, Target, open_connection
 from treadctl.ble.control import ControlChannel
-from treadctl.ble.gatt import FtmsGatt
 from treadctl.ble.notifications import NotificationDecoder
 from treadctl.ble.quirks import ProfileSet, QuirkProfile, load_profiles
-from treadctl.ble.scanning import find_device
 from treadctl.ble.tracking import BeltMotion
-from treadctl.ble.translate import BLEAK_ERRORS, bluetooth_error
-from treadctl.errors import BluetoothError, LinkLostError, SafetyError, UnsupportedDeviceError
+from treadctl.errors import BluetoothError, LinkLostError, UnsupportedDeviceError
 from treadctl.safety import BeltCommand, DeviceCaps
 
 log = structlog.get_logger("treadctl.ble")
@@ -44,18 +37,6 @@ AUTO = "auto"
 
 class _Silent(Exception):
     """Connected, subscribed, but no Treadmill Data arrived in time."""
-
-
-@dataclass(frozen=True)
-class _Setup:
-    """What one successful connection learned."""
-
-    device: BLEDevice
-    gatt: FtmsGatt
-    profile: QuirkProfile
-    caps: DeviceCaps
-    info: ev.DeviceInfo
-    features: ftms.FitnessMachineFeature
 
 
 class TreadmillLink:
@@ -88,11 +69,17 @@ class TreadmillLink:
         if not address and not name:
             raise ValueError("TreadmillLink needs an address or a name")
         self.address, self.name = address, name
+        self._target = Target(
+            address,
+            name,
+            client_backend,
+            scanner_backend,
+            adapter,
+            scan_timeout_s,
+            connect_timeout_s,
+        )
         self._profiles = profiles if profiles is not None else load_profiles()
         self._fixed_profile = None if profile == AUTO else self._profiles.get(profile)
-        self._client_backend, self._scanner_backend = client_backend, scanner_backend
-        self._adapter = adapter
-        self._scan_timeout_s, self._connect_timeout_s = scan_timeout_s, connect_timeout_s
         self._backoff = backoff or Backoff()
         self._retry_initial = retry_initial
         self.events: asyncio.Queue[ev.LinkEvent] = asyncio.Queue(maxsize=events_maxsize)
@@ -106,7 +93,7 @@ class TreadmillLink:
         )
         self._decoder = NotificationDecoder(self.profile)
         self._inbox: asyncio.Queue[tuple[int, str, bytes, float]] = asyncio.Queue()
-        self._setup: _Setup | None = None
+        self._setup: Connection | None = None
         self._generation = 0
         self._connected = False
         self._closing = False
@@ -175,7 +162,7 @@ class TreadmillLink:
             self._log.warning("link_events_dropped")
         self.events.put_nowait(event)
 
-    async def _connect_first(self) -> _Setup:
+    async def _connect_first(self) -> Connection:
         try:
             return await self._connect()
         except _Silent as exc:
@@ -185,77 +172,36 @@ class TreadmillLink:
                 address=self.address or "",
             ) from None
 
-    async def _connect(self) -> _Setup:
+    async def _connect(self) -> Connection:
         """One full connection attempt; raises `BluetoothError` (or a subclass) or `_Silent`."""
-        device = await find_device(
-            self.address,
-            self.name,
-            self._scan_timeout_s,
-            scanner_backend=self._scanner_backend,
-            adapter=self._adapter,
+        conn = await open_connection(
+            self._target, self._profiles, self._fixed_profile, self._on_disconnected
         )
-        self._lost.clear()
-        gatt = FtmsGatt(await self._establish(device), device.address)
         try:
-            return await self._set_up(device, gatt)
+            await self._listen(conn)
         except BaseException:
             self._setup = None
-            await gatt.disconnect()
+            await conn.gatt.disconnect()
             raise
+        self._channel.attach(conn.gatt, belt_moving=self._belt.moving(self._now()))
+        self.device_caps, self.device_info = conn.caps, conn.info
+        self._connected = True
+        address, caps = conn.device.address, str(conn.caps)
+        self._log.info("link_up", address=address, profile=conn.profile.name, caps=caps)
+        return conn
 
-    async def _establish(self, device: BLEDevice) -> BleakClient:
-        kwargs: dict[str, Any] = {}
-        if self._client_backend is not None:
-            kwargs["backend"] = self._client_backend
-        if self._adapter:
-            kwargs["bluez"] = {"adapter": self._adapter}
-        try:
-            # establish_connection retries transient errors itself, then raises
-            # BleakNotFoundError, BleakAbortedError, BleakConnectionError,
-            # BleakOutOfConnectionSlotsError (all BleakError); TimeoutError from our timeout.
-            async with asyncio.timeout(self._connect_timeout_s):
-                return await establish_connection(
-                    BleakClient,
-                    device,
-                    device.name or device.address,
-                    disconnected_callback=self._on_disconnected,
-                    max_attempts=3,
-                    **kwargs,
-                )
-        except BLEAK_ERRORS as exc:
-            raise bluetooth_error(
-                f"connect to {device.address}", exc, address=device.address
-            ) from exc
-
-    async def _set_up(self, device: BLEDevice, gatt: FtmsGatt) -> _Setup:
-        gatt.check_ftms()
-        info = await gatt.read_device_info()
-        profile = self._fixed_profile or self._profiles.select(device.name, info.model)
-        feature_raw = await gatt.read(ftms.FEATURE_UUID)
-        speed_raw = await gatt.read(ftms.SPEED_RANGE_UUID)
-        incline_raw = await gatt.read(ftms.INCLINATION_RANGE_UUID)
-        try:
-            features = ftms.decode_fitness_machine_feature(feature_raw or bytes(8))
-            speed = ftms.decode_speed_range(speed_raw) if speed_raw else None
-            incline = ftms.decode_inclination_range(incline_raw) if incline_raw else None
-            caps = device_caps(profile, speed, incline)
-        except (ftms.FTMSDecodeError, SafetyError) as exc:
-            raise UnsupportedDeviceError(
-                f"unusable Feature or range values: {exc}", address=device.address
-            ) from exc
-        self._use_profile(profile)
-        setup = _Setup(device, gatt, profile, caps, info, features)
-        self._setup = setup
+    async def _listen(self, conn: Connection) -> None:
+        """Subscribe and wait for the first Treadmill Data (silent check)."""
+        self._use_profile(conn.profile)
+        self._lost.clear()
+        self._setup = conn
         self._generation += 1
         self._first_record.clear()
         self._last_record_s = None
-        await gatt.subscribe(self._on_notify, profile.cccd_write_gap_ms / 1000)
-        await self._wait_for_telemetry(profile.silent_after_s)
-        self._channel.attach(gatt, belt_moving=self._belt.moving(self._now()))
-        self.device_caps, self.device_info = caps, info
-        self._connected = True
-        self._log.info("link_up", address=device.address, profile=profile.name, caps=str(caps))
-        return setup
+        await conn.gatt.subscribe(self._on_notify, conn.profile.cccd_write_gap_ms / 1000)
+        await self._wait_for_telemetry(conn.profile.silent_after_s)
+        if not conn.gatt.client.is_connected:
+            raise BluetoothError("the link dropped while setting up", address=self.address or "")
 
     def _use_profile(self, profile: QuirkProfile) -> None:
         if profile is not self.profile:
@@ -342,7 +288,7 @@ class TreadmillLink:
                     self._log.warning("telemetry_stale", silent_for_s=round(now - last, 1))
                     reported = True
 
-    async def _supervise(self, first: _Setup | None) -> None:
+    async def _supervise(self, first: Connection | None) -> None:
         if first is None:
             first = await self._reconnect()
         self._emit_connected(first)
@@ -359,7 +305,7 @@ class TreadmillLink:
                 )
             )
 
-    def _emit_connected(self, setup: _Setup) -> None:
+    def _emit_connected(self, setup: Connection) -> None:
         self._emit(
             ev.LinkConnected(
                 address=setup.device.address,
@@ -372,7 +318,7 @@ class TreadmillLink:
             )
         )
 
-    async def _reconnect(self) -> _Setup:
+    async def _reconnect(self) -> Connection:
         """Try until connected; sends nothing to the treadmill but CCCD writes."""
         self._backoff.reset()
         while True:
