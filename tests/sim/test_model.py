@@ -343,6 +343,10 @@ def test_stop_indicating_blocks_later_writes_until_disconnect() -> None:
     with pytest.raises(AttError) as refused:
         model.write_control_point(b"\x08\x01", 2.0)
     assert refused.value.att_code == 0xFE
+    assert (model.writes[-1].data, model.writes[-1].note) == (
+        b"\x08\x01",
+        "refused: " + str(refused.value),
+    )
     model.on_disconnect(3.0)
     model.on_connect(4.0)
     model.stop_indicating(False)

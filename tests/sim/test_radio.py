@@ -214,3 +214,9 @@ async def test_vanished_tcp_client_frees_the_peripheral(probe: Probe) -> None:
         await transport.close()
         await asyncio.wait_for(dropped.wait(), 2.0)
         assert probe.device.connections == {}
+
+
+async def test_one_address_per_link(probe: Probe) -> None:
+    """A second device with an address already on the link is refused, naming it."""
+    with pytest.raises(ValueError, match="already on this link"):
+        open_device(probe.link, "Twin", ADDRESS)

@@ -256,6 +256,8 @@ async def _start_console(treadmills: list[VirtualTreadmill], stop: asyncio.Event
 
 
 def _command(words: list[str], treadmills: list[VirtualTreadmill], stop: asyncio.Event) -> None:
+    from treadctl.sim.link import spawn
+
     if not words:
         return
     verb, rest = words[0].lower(), words[1:]
@@ -272,7 +274,7 @@ def _command(words: list[str], treadmills: list[VirtualTreadmill], stop: asyncio
         "stop": t.press_stop,
         "revoke": t.revoke_control,
         "key": t.insert_safety_key if not t.model.safety_key_in else t.pull_safety_key,
-        "drop": lambda: _CONSOLE_TASKS.add(asyncio.get_running_loop().create_task(t.drop_link())),
+        "drop": lambda: spawn(t.drop_link(), "sim-console-drop"),
         "status": lambda: _say(t.status_line()),
         "quit": stop.set,
         "help": lambda: _say(HELP),

@@ -31,7 +31,7 @@ from treadctl.errors import AttError, BluetoothError
 from treadctl.sim import frames
 from treadctl.sim.adv import build_advertising_data
 from treadctl.sim.frames import Notification
-from treadctl.sim.link import SimController, SimLink, open_device, shared_link
+from treadctl.sim.link import SimController, SimLink, open_device, shared_link, spawn
 from treadctl.sim.model import TreadmillModel
 from treadctl.sim.services import (
     CONNECTION_TIMEOUT_REASON,
@@ -185,7 +185,7 @@ class VirtualTreadmill:
     def _on_connection(self, connection: Connection) -> None:
         if self._connection is not None:
             log.info("second central refused: one client at a time")
-            asyncio.get_running_loop().create_task(connection.disconnect())
+            spawn(connection.disconnect(), "sim-refuse-second-central")
             return
         self._connection = connection
         self._sender = Sender(self.device, connection, self._chars)
@@ -221,6 +221,7 @@ class VirtualTreadmill:
         """Returns None, or (Q11) an awaitable that bumble awaits before its Write Response."""
         sender = self._sender
         if sender is not None and sender.cp_in_flight:
+            self.model.note_refused_write(bytes(data), self.now_s(), 0xFE)
             raise att.ATT_Error(0xFE)  # Procedure Already In Progress (FTMS §4.16.3)
         try:
             out = self.model.write_control_point(bytes(data), self.now_s())
@@ -229,7 +230,7 @@ class VirtualTreadmill:
             raise att.ATT_Error(exc.att_code) from exc
         self._event(describe_write(self.model.writes[-1]))
         if self.model.link_drop_requested:
-            asyncio.get_running_loop().create_task(self.drop_link())
+            spawn(self.drop_link(), "sim-crash-link")
             return None
         if sender is None or not out:
             return None

@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 import logging
 import weakref
+from collections.abc import Coroutine
 from typing import Any
 
 from bumble import hci
@@ -41,6 +42,7 @@ class SimLink(LocalLink):
         super().__init__()  # type: ignore[no-untyped-call]  # bumble leaves it unannotated
         self._rssi_dbm: dict[bytes, int] = {}
         self._controller_names = itertools.count(1)
+        self.claimed: set[bytes] = set()  # addresses of the devices opened on this link
 
     def set_rssi(self, address: hci.Address, rssi_dbm: int) -> None:
         """Make scanners hear `address` at `rssi_dbm` (dBm, -127..20)."""
@@ -64,6 +66,7 @@ class SimController(Controller):
 
     def __init__(self, name: str, link: SimLink, **kwargs: Any) -> None:
         super().__init__(name, link=link, **kwargs)
+        self.claimed: bytes | None = None  # the address `open_device` reserved for it
 
     # --- LE Create Connection Cancel (Core Vol 4 Part E §7.8.13) ---------------------------
     def on_hci_le_create_connection_cancel_command(
@@ -142,12 +145,24 @@ class SimController(Controller):
         self.le_scan_enable = False
         if self in self.link.controllers:
             self.link.remove_controller(self)
+        if self.claimed is not None:
+            self.link.claimed.discard(self.claimed)
 
 
 def _terminate_ind(reason: int) -> Any:
     from bumble import ll
 
     return ll.TerminateInd(reason)
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coroutine: Coroutine[Any, Any, Any], name: str) -> None:
+    """Run `coroutine` in the background, keeping a reference until it is done."""
+    task = asyncio.get_running_loop().create_task(coroutine, name=name)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 # --- devices on the link -------------------------------------------------------------------
@@ -161,9 +176,14 @@ def open_device(
     Must be called inside the running loop; the caller powers the device on, and detaches the
     controller when done.
     """
+    bd_addr = hci.Address(address)
+    if bytes(bd_addr) in link.claimed:
+        raise ValueError(f"address {address} is already on this link (give each device a name)")
     controller = SimController(link.next_controller_name(prefix), link)
+    controller.claimed = bytes(bd_addr)
+    link.claimed.add(controller.claimed)
     host = Host(controller, AsyncPipeSink(controller))
-    return Device(name=name, address=hci.Address(address), host=host), controller
+    return Device(name=name, address=bd_addr, host=host), controller
 
 
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SimLink] = weakref.WeakKeyDictionary()

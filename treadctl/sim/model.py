@@ -149,6 +149,12 @@ class TreadmillModel(Machine):
         self._advance(now_s)
         return self._deliver(self._cp.write(bytes(data), now_s))
 
+    def note_refused_write(self, data: bytes, now_s: float, att_code: int) -> None:
+        """Log a write the GATT layer refused itself (0xFE while a 0x80 is unconfirmed)."""
+        self.writes.append(
+            ControlPointWrite(now_s, bytes(data), None, f"refused: ATT 0x{att_code:02X}")
+        )
+
     # --- console -------------------------------------------------------------------------------
     def press_start(self, now_s: float) -> list[Notification]:
         """Console Start: starts a session or resumes a pause (nothing with the key out)."""

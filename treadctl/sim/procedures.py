@@ -42,15 +42,11 @@ class ControlPoint:
 
     def write(self, data: bytes, now_s: float) -> list[Notification]:
         """See `TreadmillModel.write_control_point`."""
-        m, q, link = self.m, self.m.quirks, self.m._link
-        if not q.no_indications and m.connected is not False:
-            needed = 0x01 if q.control_point == "write_nr_notify" else 0x02
-            if not link.cccd.get(ftms.CONTROL_POINT_UUID, 0) & needed:
-                raise AttError("control point CCCD is not configured", att_code=0xFD)
-        if link.pending_op is not None:
-            raise AttError(f"procedure 0x{link.pending_op:02X} is still in progress", att_code=0xFE)
-        if not data:
-            raise AttError("empty control point write", att_code=_ATT_INVALID_LENGTH)
+        m, q = self.m, self.m.quirks
+        refusal = self._refusal(data)
+        if refusal is not None:
+            self._log(now_s, data, None, f"refused: {refusal}")
+            raise refusal
         gap = q.min_command_interval_s
         if gap and m._last_write_s is not None and now_s - m._last_write_s < gap:
             self._log(now_s, data, None, "dropped: sooner than min_command_interval_s")
@@ -64,17 +60,31 @@ class ControlPoint:
             return []
         silent = q.no_indications or m._no_indications
         if m._no_indications and not q.no_indications:
-            link.pending_op = int(request.op_code)
+            m._link.pending_op = int(request.op_code)
         self._log(now_s, data, None if silent else result, "not indicated" if silent else "")
         reply = [] if silent else [frames.response(int(request.op_code), result, q)]
         if q.status_echo:
             return changes + (echo if result == R.SUCCESS else []) + reply
         return reply + changes
 
+    def _refusal(self, data: bytes) -> AttError | None:
+        """The ATT error a write gets before any procedure starts (FTMS §4.16.3), if any."""
+        m, q, link = self.m, self.m.quirks, self.m._link
+        if not q.no_indications and m.connected is not False:
+            needed = 0x01 if q.control_point == "write_nr_notify" else 0x02
+            if not link.cccd.get(ftms.CONTROL_POINT_UUID, 0) & needed:
+                return AttError("control point CCCD is not configured", att_code=0xFD)
+        if link.pending_op is not None:
+            return AttError(f"procedure 0x{link.pending_op:02X} is in progress", att_code=0xFE)
+        if not data:
+            return AttError("empty control point write", att_code=_ATT_INVALID_LENGTH)
+        return None
+
     def _log(self, now_s: float, data: bytes, result: int | None, note: str) -> None:
         from treadctl.sim.state import ControlPointWrite
 
-        self.m.writes.append(ControlPointWrite(now_s, bytes(data), result, note))
+        code = None if result is None else int(result)
+        self.m.writes.append(ControlPointWrite(now_s, bytes(data), code, note))
 
     def _dispatch(self, req: ftms.ControlPointRequest, now_s: float) -> Outcome:
         m, q = self.m, self.m.quirks

@@ -31,6 +31,7 @@ from bumble import att, core, hci
 from bumble.device import Connection
 from bumble.gatt_client import CharacteristicProxy, Client
 
+from treadctl.sim.link import spawn
 from treadctl.sim.radio import VirtualRadio
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class VirtualClientBackend(BaseBleakClient):
         try:
             return await device.connect(address, timeout=max(timeout_s, 0.001))
         except asyncio.CancelledError:
-            asyncio.get_running_loop().create_task(self._abandon(address))
+            spawn(self._abandon(address), "radio-abandon-connect")
             raise
 
     async def _abandon(self, address: hci.Address) -> None:
