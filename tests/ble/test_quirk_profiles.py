@@ -15,9 +15,11 @@ from testsupport.virtual import virtual_treadmills
 from treadctl.ble import (
     LinkConnected,
     MachineStatusReceived,
+    ProfileSet,
     TelemetryReceived,
     TrainingStatusReceived,
 )
+from treadctl.ble.quirks import profile_from_mapping
 from treadctl.errors import ControlPointError
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
@@ -220,3 +222,22 @@ async def test_mobvoi_minimum_target_speed_is_never_undercut(cmd: Commands) -> N
         assert len(bench.model.writes) == before
     assert connected.profile == "mobvoi"
     assert connected.device_caps.min_speed_kmh == 1.0
+
+
+async def test_elapsed_time_wrapping_at_the_console_limit_keeps_counting(cmd: Commands) -> None:
+    """A console whose Elapsed Time wraps (Q10) gives ever-increasing elapsed seconds with a
+    profile that knows the wrap (here 20 s, run 10× fast)."""
+    profiles = ProfileSet({"default": profile_from_mapping("default", {"elapsed_wrap_s": 20.0})})
+    quirks = Quirks(elapsed_wrap_s=20)
+    config = machine("Wrapper", rate_hz=2.0)
+    async with (
+        virtual_treadmills(quirks, config, speedup=10.0) as bench,
+        open_link(bench, profiles=profiles) as link,
+    ):
+        await link.send(cmd.start())
+        seen = await events_until(
+            link,
+            lambda e: isinstance(e, TelemetryReceived) and (e.record.elapsed_time_s or 0) >= 25,
+        )
+    elapsed = [e.record.elapsed_time_s for e in seen if isinstance(e, TelemetryReceived)]
+    assert elapsed == sorted(elapsed)
