@@ -166,7 +166,7 @@ def _describe(treadmill: VirtualTreadmill) -> str:
     on = [f.name for f in _changed(q)]
     ftms_adv = "hidden" if q.hide_ftms_uuid else "advertised"
     return (
-        f"  {c.name:<18} {treadmill.address}  RSSI {c.rssi_dbm} dBm, FTMS {ftms_adv}, "
+        f"  {c.name:<20} {treadmill.address}  RSSI {c.rssi_dbm} dBm, FTMS {ftms_adv}, "
         f"speed {c.speed_min_kmh:g}–{c.speed_max_kmh:g} km/h, incline {c.incline_min_pct:g}–"
         f"{c.incline_max_pct:g} %, {c.rate_hz:g} Hz, quirks: {', '.join(on) or 'none'}"
     )

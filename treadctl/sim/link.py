@@ -204,8 +204,9 @@ def shared_link() -> SimLink:
 class _HciClient(asyncio.Protocol):
     """One TCP client: a fresh controller on the link, fed and read over the socket."""
 
-    def __init__(self, link: SimLink) -> None:
+    def __init__(self, link: SimLink, clients: set[_HciClient]) -> None:
         self._link = link
+        self._clients = clients
         self._transport: asyncio.Transport | None = None
         self.controller: SimController | None = None
         self._parser: PacketParser | None = None
@@ -219,6 +220,7 @@ class _HciClient(asyncio.Protocol):
             self._link.next_controller_name("tcp"), self._link, host_sink=self
         )
         self._parser = PacketParser(self.controller)
+        self._clients.add(self)
         log.info("hci client connected from %s (controller %s)", peer, self.controller.name)
 
     def data_received(self, data: bytes) -> None:
@@ -234,7 +236,13 @@ class _HciClient(asyncio.Protocol):
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(packet)
 
+    def close(self) -> None:
+        """Hang up on the client (its controller leaves the link)."""
+        if self._transport is not None:
+            self._transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._clients.discard(self)
         if self.controller is not None:
             log.info("hci client left (controller %s)", self.controller.name)
             self.controller.detach()
@@ -252,6 +260,7 @@ class HciTcpServer:
         self._host = host
         self._port = port
         self._server: asyncio.Server | None = None
+        self._clients: set[_HciClient] = set()
 
     @property
     def port(self) -> int:
@@ -268,12 +277,14 @@ class HciTcpServer:
     async def __aenter__(self) -> HciTcpServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _HciClient(self._link), self._host, self._port
+            lambda: _HciClient(self._link, self._clients), self._host, self._port
         )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._server is not None:
             self._server.close()
+            for client in list(self._clients):
+                client.close()
             await self._server.wait_closed()
             self._server = None
