@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"pydantic_settings", "pydantic", "errors"},
     "logs": {"structlog"},
     "daemon": {"*"},
-    "cli": {"daemon", "config", "workout", "sim", "errors", "logs", "__init__"},
+    "plot": {"workout", "safety", "errors", "matplotlib"},
+    "cli": {"daemon", "config", "workout", "sim", "errors", "logs", "__init__", "plot"},
 }
 
 

@@ -11,10 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from treadctl import __version__
+from treadctl import __version__, config
 from treadctl.config.args import add_check_config
 from treadctl.daemon.scan import add_scan_command
 from treadctl.errors import TreadctlError
+from treadctl.plot import add_plan_command
 from treadctl.sim.app import add_sim
 
 # name -> (help line, function that adds the subcommand's arguments and returns its runner)
@@ -38,6 +39,10 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] 
     ),
     "sim": ("run virtual FTMS treadmills (for tests, demos, or a spare USB dongle)", add_sim),
     "scan": ("list the FTMS treadmills in range, strongest signal first", add_scan_command),
+    "plan": (
+        "show a workout's plan: phases, turns and totals (--json, --plot FILE)",
+        lambda parser: add_plan_command(parser, load_config=lambda path: config.load_config(path)),
+    ),
 }
 
 
