@@ -300,3 +300,18 @@ async def test_link_by_address_and_background_first_connection() -> None:
         async with open_link(bench, name=None, address=address, retry_initial=True) as link:
             connected = await next_event(link, LinkConnected)
     assert connected.address == address
+
+
+async def test_unread_telemetry_is_capped_but_link_events_are_kept() -> None:
+    """With nobody reading, telemetry stops queueing at the backlog; LinkLost still arrives."""
+    async with (
+        virtual_treadmills(config=CONFIG) as bench,
+        open_link(bench, telemetry_backlog=3) as link,
+    ):
+        await until(lambda: link.events.qsize() >= 3, "connected plus two records")
+        await bench.treadmill.drop_link()
+        await until(lambda: link.events.qsize() >= 4, "LinkLost queued after capped telemetry")
+        queued = [link.events.get_nowait() for _ in range(link.events.qsize())]
+    assert sum(isinstance(e, TelemetryReceived) for e in queued) == 2
+    assert isinstance(queued[0], LinkConnected)
+    assert isinstance(queued[3], LinkLost)

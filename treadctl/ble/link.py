@@ -46,7 +46,8 @@ class TreadmillLink:
     `scanner_backend` select the bleak backend (None: the platform's, BlueZ on Linux).
     With `retry_initial`, entering returns at once and the first connection is made in the
     background (reported as `LinkConnected`); otherwise entering connects or raises
-    `DeviceNotFoundError`, `UnsupportedDeviceError` or `BluetoothError`.
+    `DeviceNotFoundError`, `UnsupportedDeviceError` or `BluetoothError`. While
+    `telemetry_backlog` events wait unread, new telemetry is dropped; other events never are.
     """
 
     def __init__(
@@ -64,7 +65,7 @@ class TreadmillLink:
         connect_timeout_s: float = 20.0,
         backoff: Backoff | None = None,
         retry_initial: bool = False,
-        events_maxsize: int = 1000,
+        telemetry_backlog: int = 1000,
     ) -> None:
         if not address and not name:
             raise ValueError("TreadmillLink needs an address or a name")
@@ -82,7 +83,8 @@ class TreadmillLink:
         self._fixed_profile = None if profile == AUTO else self._profiles.get(profile)
         self._backoff = backoff or Backoff()
         self._retry_initial = retry_initial
-        self.events: asyncio.Queue[ev.LinkEvent] = asyncio.Queue(maxsize=events_maxsize)
+        self.events: asyncio.Queue[ev.LinkEvent] = asyncio.Queue()
+        self._telemetry_backlog = telemetry_backlog
         self._log = log.bind(treadmill=treadmill_id or address or name)
         self.profile = self._fixed_profile or self._profiles.default
         self.device_caps: DeviceCaps | None = None
@@ -157,9 +159,13 @@ class TreadmillLink:
         return time.monotonic()
 
     def _emit(self, event: ev.LinkEvent) -> None:
-        if self.events.full():  # nobody is reading: keep the newest
-            self.events.get_nowait()
-            self._log.warning("link_events_dropped")
+        # Nobody reading: drop telemetry beyond the backlog, never a link or status event.
+        if (
+            isinstance(event, ev.TelemetryReceived)
+            and self.events.qsize() >= self._telemetry_backlog
+        ):
+            self._log.debug("telemetry_dropped_backlog", backlog=self.events.qsize())
+            return
         self.events.put_nowait(event)
 
     async def _connect_first(self) -> Connection:
