@@ -7,6 +7,7 @@ subscribe, control point, link loss. The treadmill's write log pins what went ov
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from testsupport.virtual import virtual_treadmills
@@ -16,6 +17,7 @@ from treadctl.ble import (
     LinkConnected,
     LinkLost,
     LinkRestored,
+    LinkSilent,
     MachineStatusReceived,
     ProfileSet,
     TelemetryReceived,
@@ -315,3 +317,21 @@ async def test_unread_telemetry_is_capped_but_link_events_are_kept() -> None:
     assert sum(isinstance(e, TelemetryReceived) for e in queued) == 2
     assert isinstance(queued[0], LinkConnected)
     assert isinstance(queued[3], LinkLost)
+
+
+async def test_silent_reconnect_is_reported_and_retried() -> None:
+    """A treadmill that comes back mute gives LinkSilent, then LinkRestored once it talks."""
+    profiles = with_profile(silent_after_s=0.3)
+    async with (
+        virtual_treadmills(config=CONFIG) as bench,
+        open_link(bench, profiles=profiles) as link,
+    ):
+        await next_event(link, TelemetryReceived)
+        talking = bench.model.quirks
+        bench.model.quirks = dataclasses.replace(talking, silent=True)  # the fault: goes mute
+        await bench.treadmill.drop_link()
+        await next_event(link, LinkLost)
+        silent = await next_event(link, LinkSilent)
+        bench.model.quirks = talking
+        await next_event(link, LinkRestored)
+    assert silent.waited_s == 0.3
