@@ -290,7 +290,7 @@ class Conductor:
         if self.state is RunState.TURNING:
             due = self._auto_due_s()
             if due is not None:
-                times += [due, due - self.governor.turn.countdown_s]
+                times.append(due if self._countdown_sent else due - self.governor.turn.countdown_s)
         found = [t for t in times if t is not None and math.isfinite(t)]
         if any(t == -math.inf for t in times if t is not None):
             return -math.inf

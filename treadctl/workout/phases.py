@@ -162,7 +162,8 @@ def _continues(before: Phase, after: Phase) -> bool:
     ) and _trend(before.incline_pct_start, before.incline_pct_end) == _trend(
         after.incline_pct_start, after.incline_pct_end
     )
-    return same and joined and trends
+    started = before.speed_kmh_start == 0 and before.speed_kmh_end > 0  # the belt's own start
+    return same and joined and trends and not started
 
 
 def _join(before: Phase, after: Phase) -> Phase:

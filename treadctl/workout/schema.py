@@ -143,7 +143,8 @@ def _what(error: Any) -> str:
     if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
         bound = ctx.get("gt", ctx.get("ge", ctx.get("le")))
         relation = {"greater_than": "above", "greater_than_equal": "at least"}.get(kind, "at most")
-        return f"{given!r} is out of range; allowed: {relation} {bound} {unit}".rstrip()
+        bound_text = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
+        return f"{given!r} is out of range; allowed: {relation} {bound_text} {unit}".rstrip()
     if kind == "value_error" and field == "duration":
         return str(ctx.get("error", f"expected {DURATION_ALLOWED}"))
     if kind in ("float_parsing", "float_type", "int_type", "int_parsing", "value_error"):
