@@ -12,12 +12,22 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from treadctl.workout.clock import Clock, FakeClock, MonotonicClock, ScaledClock
     from treadctl.workout.compiler import compile_plan
     from treadctl.workout.conductor import Conductor, DriftSettings, RunState
     from treadctl.workout.plan import Phase, Plan, RunnerEvent
+    from treadctl.workout.recorder import SessionRecorder
+    from treadctl.workout.runner import CommandSink, Runner
     from treadctl.workout.script import Step, Workout, check_workout, load_workout, parse_workout
 
 _LAZY = {
+    "Clock": "clock",
+    "FakeClock": "clock",
+    "MonotonicClock": "clock",
+    "ScaledClock": "clock",
+    "SessionRecorder": "recorder",
+    "CommandSink": "runner",
+    "Runner": "runner",
     "compile_plan": "compiler",
     "Conductor": "conductor",
     "DriftSettings": "conductor",
@@ -33,12 +43,19 @@ _LAZY = {
 }
 
 __all__ = [
+    "Clock",
+    "CommandSink",
     "Conductor",
     "DriftSettings",
+    "FakeClock",
+    "MonotonicClock",
     "Phase",
     "Plan",
     "RunState",
+    "Runner",
     "RunnerEvent",
+    "ScaledClock",
+    "SessionRecorder",
     "Step",
     "Workout",
     "check_workout",

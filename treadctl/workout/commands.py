@@ -150,3 +150,51 @@ def turn_from(section: Any) -> TurnSettings:
     return TurnSettings(
         **{name: getattr(section, name) for name in names if hasattr(section, name)}
     )
+
+
+def add_sessions_command(parser: argparse.ArgumentParser) -> Runner:
+    """Set up `treadctl sessions list` and `treadctl sessions export ID --csv`."""
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        metavar="DIR",
+        help=f"where the daemon keeps its state (default {DEFAULT_STATE_DIR})",
+    )
+    sub = parser.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
+    sub.add_parser("list", help="list the recorded sessions, oldest first")
+    export = sub.add_parser("export", help="write one session's records as CSV")
+    export.add_argument("session_id", metavar="ID", help="a session id (or its unique start)")
+    export.add_argument("--csv", action="store_true", required=True, help="CSV (the only format)")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="file (default: stdout)")
+
+    def run(args: argparse.Namespace) -> int:
+        import os
+        import sys
+
+        from treadctl.workout import sessions
+
+        if args.sessions_command == "list":
+            infos, problems = sessions.list_sessions(args.state_dir)
+            print("\n".join(sessions.table(infos)))
+            for problem in problems:
+                print(f"skipped {problem}", file=sys.stderr)
+            return 0
+        log = sessions.read_session(sessions.find_session(args.state_dir, args.session_id))
+        for note in log.notes:
+            print(f"{log.path}: {note}", file=sys.stderr)
+        if args.output is None:
+            try:
+                sessions.write_csv(log, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `… | head`: the reader has all it wants
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        try:
+            with args.output.open("w", encoding="utf-8", newline="") as out:
+                sessions.write_csv(log, out)
+        except OSError as exc:
+            raise CommandError(f"{args.output}: cannot write it: {exc}") from exc
+        return 0
+
+    return run

@@ -130,8 +130,12 @@ class Conductor:
         self._emit("paused", reason="person")
 
     def stop(self, now_s: float) -> None:
-        """End the workout now: Stop at the belt's own deceleration."""
-        self.governor.stop(now_s)
+        """End the workout: a moving belt ramps down (incline to 0) and stops; a still one gets
+        Stop at once."""
+        if self.governor.belt is BeltState.RUNNING:
+            self.governor.finish(now_s)
+        else:
+            self.governor.stop(now_s)
         if self.state not in _OVER:
             self._freeze(now_s)
             self._go(RunState.STOPPED, "person")
@@ -374,6 +378,7 @@ class Conductor:
         turn = self.governor.turn
         self._emit(
             "turn_around",
+            from_direction=str(self.governor.direction),
             to_direction=str(direction),
             speed_kmh=speed_kmh,
             incline_pct=incline_pct,
@@ -407,6 +412,7 @@ class Conductor:
 
     def _resumed(self, now_s: float, by: str) -> None:
         """The belt may go again (a person, the console or the countdown): carry on."""
+        self._emit("resumed", by=by)
         turning = self._turn_pending or self.state is RunState.TURNING
         if turning and self.governor.turn_stage is None:
             if self.manual:
@@ -419,7 +425,6 @@ class Conductor:
             if self._step_start_s is None and not self.manual:
                 self._step_start_s = now_s
             self._go(RunState.RUNNING)
-        self._emit("resumed", by=by)
         self._collect()
 
     def _halt(self, now_s: float, reason: str, event: str) -> None:

@@ -1,0 +1,305 @@
+"""The runner: plays a plan (or manual mode) on one treadmill, in real time. Thin async shell.
+
+Owns: the loop that ticks the pure `Conductor` at its wake times on an injected `Clock`, sends
+its commands one by one to a `CommandSink` (a refused command is reported and undone, a lost
+link pauses the workout), person commands (`start`, `pause`, `resume`, `stop`, `skip`,
+`set_speed`, `set_incline`; `emergency_stop` is sent at once, ahead of anything queued),
+what the daemon feeds in (telemetry, machine status, link lost/restored), events to listeners
+and the session record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import structlog
+
+from treadctl import ftms
+from treadctl.errors import CommandError, ControlPointError, LinkLostError, TreadctlError
+from treadctl.safety import BeltCommand, Direction, Governor, Setpoint, describe_command
+from treadctl.workout.clock import Clock
+from treadctl.workout.conductor import Conductor, DriftSettings, RunState
+from treadctl.workout.plan import Plan, RunnerEvent
+from treadctl.workout.progress import progress_of, summary_of
+from treadctl.workout.recorder import SessionRecorder
+
+log = structlog.get_logger("treadctl.workout")
+Listener = Callable[[RunnerEvent], None]
+_S = ftms.MachineStatusOpCode
+_OVER = (RunState.FINISHED, RunState.STOPPED)
+
+
+class CommandSink(Protocol):
+    """Where commands go (`ble.TreadmillLink`, or the model in tests)."""
+
+    async def send(self, command: BeltCommand) -> None:
+        """Send `command`; raises `ControlPointError` if refused, `LinkLostError` if the link
+        is gone."""
+        ...
+
+
+class Runner:
+    """Plays `plan` (None: manual mode) through `governor` into `sink` on `clock`."""
+
+    def __init__(
+        self,
+        governor: Governor,
+        sink: CommandSink,
+        clock: Clock,
+        *,
+        plan: Plan | None = None,
+        recorder: SessionRecorder | None = None,
+        drift: DriftSettings | None = None,
+    ) -> None:
+        if plan is not None:
+            if plan.device != governor.device:
+                raise CommandError(
+                    "the plan was compiled for other device ranges; compile it for this treadmill"
+                )
+            governor.lower_limits(plan.limits, clock.now())
+        self.plan, self.governor = plan, governor
+        self.conductor = Conductor(governor, plan.steps if plan else (), drift=drift)
+        self._sink, self._clock, self._recorder = sink, clock, recorder
+        self._listeners: list[Listener] = []
+        self._wakeup = asyncio.Event()
+        self._estops = 0
+        self._t0_s = clock.now()
+        self._last_record: ftms.TreadmillData | None = None
+        self._distance_m = self._backward_s = 0.0
+        self._last_telemetry_s: float | None = None
+
+    # --- listeners and state -------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(event)` for every event (exceptions are logged, never raised)."""
+        self._listeners.append(listener)
+
+    @property
+    def state(self) -> RunState:
+        """Where the workout is."""
+        return self.conductor.state
+
+    @property
+    def done(self) -> bool:
+        """Finished or stopped."""
+        return self.conductor.state in _OVER
+
+    def progress(self) -> dict[str, Any]:
+        """A JSON-ready snapshot for state and telemetry topics."""
+        return progress_of(self.conductor, self.plan, self._clock.now())
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Play until the workout is finished or stopped (manual mode: until stopped)."""
+        if self._recorder is not None and not self._recorder.is_open:
+            self._recorder.open(self._t0_s)
+        try:
+            while True:
+                self._wakeup.clear()
+                now_s = self._clock.now()
+                commands = self.conductor.tick(now_s)
+                await self._deliver(commands, now_s)
+                self._publish(now_s)
+                if self.done and self.governor.wake_at_s() is None:
+                    return
+                await self._wait(self.conductor.wake_at(), now_s)
+        finally:
+            self._close()
+
+    async def _wait(self, wake_s: float | None, now_s: float) -> None:
+        if wake_s is not None and wake_s <= now_s:
+            await asyncio.sleep(0)
+            return
+        tasks: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wakeup.wait())}
+        if wake_s is not None:
+            tasks.add(asyncio.ensure_future(self._clock.sleep(wake_s - now_s)))
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _deliver(self, commands: list[BeltCommand], now_s: float) -> None:
+        estops = self._estops
+        for command in commands:
+            if self._estops != estops:
+                break  # an emergency stop came in meanwhile: nothing queued before it goes out
+            if await self._send(command, now_s):
+                self._record("setpoint", now_s, describe_command(command))
+            elif not self.governor.has_control:
+                break
+
+    async def _send(self, command: BeltCommand, now_s: float) -> bool:
+        try:
+            await self._sink.send(command)
+        except LinkLostError as exc:
+            log.warning("command_link_lost", command=describe_command(command), error=str(exc))
+            self.conductor.link_lost(self._clock.now())
+            return False
+        except ControlPointError as exc:
+            log.warning("command_refused", command=describe_command(command), error=str(exc))
+            self.conductor.command_failed(
+                command, str(exc), self._clock.now(), result_code=exc.result_code
+            )
+            return False
+        return True
+
+    # --- a person ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the workout, or resume it. Raises `SafetyError` or `CommandError` when refused."""
+        self._input(lambda now_s: self.conductor.start(now_s))
+
+    async def resume(self) -> None:
+        """Resume after a pause, a stop on the console, or confirm a turn (same as `start`)."""
+        await self.start()
+
+    async def pause(self) -> None:
+        """Ramp down and pause; the step's clock stops."""
+        self._input(lambda now_s: self.conductor.pause(now_s))
+
+    async def stop(self) -> None:
+        """End the workout: ramp down and stop."""
+        self._input(lambda now_s: self.conductor.stop(now_s))
+
+    async def skip(self) -> None:
+        """Go on to the next step (ramps and turns still apply)."""
+        self._input(lambda now_s: self.conductor.skip(now_s))
+
+    async def set_speed(self, speed_kmh: float, direction: Direction | None = None) -> Setpoint:
+        """Set the speed (and, in manual mode, the direction: a turn if it changes)."""
+        now_s = self._clock.now()
+        if direction is not None:
+            self._input(lambda t: self.conductor.set_direction(direction, t))
+        setpoint = self.conductor.set_speed(speed_kmh, now_s)
+        self._after_input(now_s)
+        return setpoint
+
+    async def set_incline(self, incline_pct: float) -> Setpoint:
+        """Set the incline."""
+        now_s = self._clock.now()
+        setpoint = self.conductor.set_incline(incline_pct, now_s)
+        self._after_input(now_s)
+        return setpoint
+
+    async def emergency_stop(self) -> None:
+        """Stop now: sent at once, ahead of anything queued; latches until a person starts."""
+        now_s = self._clock.now()
+        command = self.conductor.emergency_stop(now_s)
+        self._estops += 1
+        self._after_input(now_s)
+        try:
+            await self._sink.send(command)
+        except TreadctlError as exc:
+            log.exception("emergency_stop_not_sent", error=str(exc))
+            self._emit(
+                now_s,
+                RunnerEvent("command_rejected", {**describe_command(command), "error": str(exc)}),
+            )
+        else:
+            self._record("setpoint", now_s, describe_command(command))
+
+    def _input(self, action: Callable[[float], None]) -> None:
+        now_s = self._clock.now()
+        try:
+            action(now_s)
+        finally:
+            self._after_input(now_s)
+
+    def _after_input(self, now_s: float) -> None:
+        self._publish(now_s)
+        self._wakeup.set()
+
+    # --- the daemon feeds in what the treadmill does --------------------------------------
+
+    def feed_telemetry(self, record: ftms.TreadmillData, now_s: float) -> None:
+        """A complete Treadmill Data record."""
+        self.conductor.telemetry(now_s, record.speed_kmh, record.inclination_pct)
+        self._account(record, now_s)
+        self._record("telemetry", now_s, self._telemetry_fields(record))
+        self._after_input(now_s)
+
+    def feed_machine_status(self, status: ftms.MachineStatus, now_s: float) -> None:
+        """A Fitness Machine Status notification (echoes of our own commands filtered out)."""
+        op = status.op_code
+        if op == _S.STOPPED_OR_PAUSED_BY_USER:
+            pause = status.control == ftms.StopPauseControl.PAUSE
+            kind = "console_pause" if pause else "console_stop"
+        elif op == _S.STOPPED_BY_SAFETY_KEY:
+            kind = "safety_key"
+        elif op == _S.STARTED_OR_RESUMED_BY_USER:
+            kind = "console_start"
+        elif op == _S.CONTROL_PERMISSION_LOST:
+            kind = "control_lost"
+        else:
+            return
+        self.conductor.machine_status(kind, now_s)
+        self._after_input(now_s)
+
+    def link_lost(self, now_s: float) -> None:
+        """The link dropped (rule 7: the workout pauses)."""
+        self.conductor.link_lost(now_s)
+        self._after_input(now_s)
+
+    def link_restored(
+        self, now_s: float, belt_moving: bool, speed_kmh: float | None = None
+    ) -> None:
+        """The link is back (rule 7: a moving belt is ramped down and paused)."""
+        self.conductor.link_restored(now_s, belt_moving, speed_kmh)
+        self._after_input(now_s)
+
+    # --- events, records -----------------------------------------------------------------
+
+    def _publish(self, now_s: float) -> None:
+        for event in self.conductor.take_events():
+            self._emit(now_s, event)
+
+    def _emit(self, now_s: float, event: RunnerEvent) -> None:
+        stamped = RunnerEvent(event.kind, {**event.data, "t_s": round(now_s - self._t0_s, 3)})
+        self._record("event", now_s, {"event": event.kind, **event.data})
+        log.info("workout_event", kind=event.kind, **event.data)
+        for listener in list(self._listeners):
+            try:
+                listener(stamped)
+            except Exception:  # a listener's bug must never stop a workout
+                log.exception("workout_listener_failed", event=event.kind)
+
+    def _record(self, kind: str, now_s: float, data: dict[str, Any]) -> None:
+        if self._recorder is not None:
+            self._recorder.record(kind, now_s, data)
+
+    def _telemetry_fields(self, record: ftms.TreadmillData) -> dict[str, Any]:
+        step = self.conductor.step
+        return {
+            "speed_kmh": record.speed_kmh,
+            "incline_pct": record.inclination_pct,
+            "distance_m": record.total_distance_m,
+            "heart_rate_bpm": record.heart_rate_bpm,
+            "energy_kcal": record.total_energy_kcal,
+            "steps": record.step_count,
+            "direction": str(self.governor.direction),
+            "step": step.index if step else None,
+        }
+
+    def _account(self, record: ftms.TreadmillData, now_s: float) -> None:
+        last = self._last_telemetry_s
+        speed = (self._last_record.speed_kmh or 0.0) if self._last_record else 0.0
+        if last is not None and now_s > last:
+            self._distance_m += speed / 3.6 * (now_s - last)
+            if self.governor.direction is Direction.BACKWARD and speed > 0:
+                self._backward_s += now_s - last
+        self._last_record, self._last_telemetry_s = record, now_s
+
+    def _close(self) -> None:
+        if self._recorder is None:
+            return
+        now_s = self._clock.now()
+        summary = summary_of(self.conductor, now_s - self._t0_s, self._backward_s, self._distance_m)
+        self._recorder.close(now_s, summary)
