@@ -17,6 +17,7 @@ from treadctl.daemon.scan import add_scan_command
 from treadctl.errors import TreadctlError
 from treadctl.plot import add_plan_command
 from treadctl.sim.app import add_sim
+from treadctl.workout.commands import add_sessions_command
 
 # name -> (help line, function that adds the subcommand's arguments and returns its runner)
 Runner = Callable[[argparse.Namespace], int]
@@ -43,6 +44,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] 
         "show a workout's plan: phases, turns and totals (--json, --plot FILE)",
         lambda parser: add_plan_command(parser, load_config=lambda path: config.load_config(path)),
     ),
+    "sessions": ("list recorded sessions, or export one as CSV", add_sessions_command),
 }
 
 
