@@ -335,3 +335,19 @@ async def test_silent_reconnect_is_reported_and_retried() -> None:
         bench.model.quirks = talking
         await next_event(link, LinkRestored)
     assert silent.waited_s == 0.3
+
+
+async def test_a_cancelled_send_does_not_block_the_next_command(cmd: Commands) -> None:
+    """Cancelling a send that waits for its answer frees our side: the next command is written
+    (here the machine still holds the unanswered procedure and refuses it with ATT 0xFE)."""
+    async with virtual_treadmills(config=CONFIG) as bench, open_link(bench) as link:
+        await link.send(cmd.start())
+        bench.model.stop_indicating()
+        waiting = asyncio.create_task(link.send(cmd.speed(2.0)))
+        await until(lambda: cp_writes(bench)[-1] == b"\x02\xc8\x00", "the speed write went out")
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        with pytest.raises(ControlPointError, match="ATT error 0xFE"):
+            await link.send(cmd.speed(2.5))
+        assert cp_writes(bench)[-1] == b"\x02\xfa\x00"

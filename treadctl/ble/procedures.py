@@ -152,8 +152,13 @@ class ProcedureRunner:
         except Preempted:
             self._session.write_failed()  # abandoned: the emergency stop goes next
             raise Preempted("interrupted by an emergency stop", op_code=op) from None
+        except asyncio.CancelledError:
+            self._session.write_failed()  # the caller gave up: a late answer is just unmatched
+            raise
         finally:
             self._waiter = None
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()  # retrieved, so asyncio does not log it as forgotten
             self.echo.finished(op, self._now())
         _log_result(result)
         return result
