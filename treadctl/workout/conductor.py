@@ -87,6 +87,7 @@ class Conductor:
         self._started_s = -math.inf
         self._off_since_s: float | None = None
         self._drift_sent = False
+        self._on_since_s: float | None = None
         self._still_since_s: float | None = None
         self._events: list[RunnerEvent] = []
 
@@ -198,8 +199,12 @@ class Conductor:
         self._check_still(now_s, speed_kmh)
         commanded = g.commanded_speed_kmh
         if commanded is None or abs(speed_kmh - commanded) <= self.drift.tolerance_kmh:
-            self._off_since_s, self._drift_sent = None, False
+            self._off_since_s = None
+            self._on_since_s = self._on_since_s if self._on_since_s is not None else now_s
+            if now_s - self._on_since_s >= self.drift.settle_s:
+                self._drift_sent = False  # following again for a while: a new episode may start
             return
+        self._on_since_s = None
         self._off_since_s = self._off_since_s if self._off_since_s is not None else now_s
         if now_s - self._off_since_s >= self.drift.settle_s and not self._drift_sent:
             self._drift_sent = True

@@ -132,7 +132,10 @@ class Runner:
             if self._estops != estops:
                 break  # an emergency stop came in meanwhile: nothing queued before it goes out
             if await self._send(command, now_s):
-                self._record("setpoint", now_s, describe_command(command))
+                direction = str(self.governor.direction)
+                self._record(
+                    "setpoint", now_s, {**describe_command(command), "direction": direction}
+                )
             elif not self.governor.has_control:
                 break
 
@@ -269,7 +272,7 @@ class Runner:
             try:
                 listener(stamped)
             except Exception:  # a listener's bug must never stop a workout
-                log.exception("workout_listener_failed", event=event.kind)
+                log.exception("workout_listener_failed", kind=event.kind)
 
     def _record(self, kind: str, now_s: float, data: dict[str, Any]) -> None:
         if self._recorder is not None:
