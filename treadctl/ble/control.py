@@ -120,7 +120,8 @@ class ControlChannel:
         self._runner.preempt()
         async with self._lock:
             log.warning("emergency_stop_sent")
-            await self._runner.run(ftms.encode_stop_or_pause(ftms.StopPauseControl.STOP))
+            stop = ftms.encode_stop_or_pause(ftms.StopPauseControl.STOP)
+            await self._runner.run(stop, urgent=True)
             self._started = False
 
     async def _wait_for_belt(self, command: SpeedCommand) -> None:

@@ -47,6 +47,7 @@ class ProcedureRunner:
         self._waiter: asyncio.Future[ftms.ProcedureResult] | None = None
         self._last_write_s: float | None = None
         self._control_refused = False  # best-effort Request Control was refused (Q14)
+        self._preempting = False  # an emergency stop waits: nothing else may start
         self.use_profile(profile)
 
     def use_profile(self, profile: QuirkProfile) -> None:
@@ -77,7 +78,8 @@ class ProcedureRunner:
         self._fail_waiter(LinkLostError("the link dropped during a procedure"))
 
     def preempt(self) -> None:
-        """Abandon the procedure in flight: an emergency stop goes next."""
+        """An emergency stop goes next: abandon the procedure in flight, start no other."""
+        self._preempting = True
         self._fail_waiter(Preempted("interrupted by an emergency stop", op_code=-1))
 
     def _fail_waiter(self, error: Exception) -> None:
@@ -104,8 +106,13 @@ class ProcedureRunner:
 
     # --- running --------------------------------------------------------------------------
 
-    async def run(self, request: bytes, *, ask_control: bool = True) -> None:
-        """One procedure, with Request Control as the profile says; raises when it failed."""
+    async def run(self, request: bytes, *, ask_control: bool = True, urgent: bool = False) -> None:
+        """One procedure, with Request Control as the profile says; raises when it failed.
+
+        `urgent` marks the emergency stop that `preempt()` made way for.
+        """
+        if urgent:
+            self._preempting = False
         policy = self.profile.request_control
         wanted = (policy is RequestControl.BEFORE_EACH and ask_control) or (
             policy is RequestControl.ONCE
@@ -141,6 +148,8 @@ class ProcedureRunner:
             raise LinkLostError("the treadmill is not connected")
         await self._space()
         op = request[0]
+        if self._preempting:
+            raise Preempted("dropped: an emergency stop goes first", op_code=op)
         self._session.begin(request, self._now())
         waiter: asyncio.Future[ftms.ProcedureResult] = asyncio.get_running_loop().create_future()
         self._waiter = waiter  # armed before the write: an early indication is matched (Q11)
