@@ -85,7 +85,8 @@ class TreadmillLink:
         self._retry_initial = retry_initial
         self.events: asyncio.Queue[ev.LinkEvent] = asyncio.Queue()
         self._telemetry_backlog = telemetry_backlog
-        self._log = log.bind(treadmill=treadmill_id or address or name)
+        self._id = treadmill_id or address or name or "?"
+        self._log = log.bind(treadmill=self._id)
         self.profile = self._fixed_profile or self._profiles.default
         self.device_caps: DeviceCaps | None = None
         self.device_info: ev.DeviceInfo | None = None
@@ -117,8 +118,8 @@ class TreadmillLink:
     async def __aenter__(self) -> TreadmillLink:
         group = await self._stack.enter_async_context(asyncio.TaskGroup())
         self._tasks = [
-            group.create_task(self._dispatch(), name="ble-dispatch"),
-            group.create_task(self._watch_stale(), name="ble-stale-watch"),
+            group.create_task(self._dispatch(), name=f"ble-dispatch-{self._id}"),
+            group.create_task(self._watch_stale(), name=f"ble-stale-watch-{self._id}"),
         ]
         first = None
         if not self._retry_initial:
@@ -127,7 +128,9 @@ class TreadmillLink:
             except BaseException:
                 await self.close()
                 raise
-        self._tasks.append(group.create_task(self._supervise(first), name="ble-supervise"))
+        self._tasks.append(
+            group.create_task(self._supervise(first), name=f"ble-supervise-{self._id}")
+        )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
