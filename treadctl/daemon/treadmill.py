@@ -1,0 +1,343 @@
+"""One treadmill inside the daemon: its Bluetooth link, its sessions and its MQTT topics.
+
+Owns: turning link events into runner input and MQTT payloads, starting and ending sessions on
+a person's command, and the fail-safe paths of DESIGN §2: nothing is sent on a reconnect but
+the ramp-down of rule 7, a shutdown winds a moving belt down before the link closes (rule 6),
+and an emergency stop is always carried out, session or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from treadctl import ble
+from treadctl.config import Config, TreadmillConfig
+from treadctl.daemon.payloads import state_payload, telemetry_payload
+from treadctl.daemon.radio import Radio
+from treadctl.daemon.session import Session, TrackedSink
+from treadctl.daemon.workouts import MANUAL, WorkoutCatalog
+from treadctl.errors import CommandError, LinkLostError, TreadctlError
+from treadctl.safety import DeviceCaps, Governor, Limits, TurnSettings
+from treadctl.workout.clock import Clock
+from treadctl.workout.compiler import compile_plan
+from treadctl.workout.plan import RunnerEvent
+from treadctl.workout.recorder import SessionRecorder
+from treadctl.workout.runner import Runner
+from treadctl.workout.script import load_workout
+
+log = structlog.get_logger("treadctl.daemon")
+
+
+class Publisher(Protocol):
+    """Where a treadmill's payloads go (the MQTT bridge, or nowhere)."""
+
+    def publish_telemetry(self, treadmill_id: str, payload: dict[str, Any]) -> None: ...
+    def publish_state(self, treadmill_id: str, payload: dict[str, Any]) -> None: ...
+    def publish_event(self, treadmill_id: str, payload: dict[str, Any]) -> None: ...
+    def set_link(self, treadmill_id: str, connected: bool) -> None: ...
+
+
+class NullPublisher:
+    """Publishes nothing (MQTT disabled)."""
+
+    def publish_telemetry(self, treadmill_id: str, payload: dict[str, Any]) -> None:
+        """Drop a telemetry sample."""
+
+    def publish_state(self, treadmill_id: str, payload: dict[str, Any]) -> None:
+        """Drop a state."""
+
+    def publish_event(self, treadmill_id: str, payload: dict[str, Any]) -> None:
+        """Drop an event."""
+
+    def set_link(self, treadmill_id: str, connected: bool) -> None:
+        """Ignore a link change."""
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What every treadmill of a site shares, taken from the configuration."""
+
+    limits: Limits
+    turn: TurnSettings
+    state_dir: Path
+    scan_timeout_s: float
+    connect_timeout_s: float
+    reconnect_max_backoff_s: float
+
+    @classmethod
+    def from_config(cls, config: Config) -> SiteSettings:
+        """The site settings of `config`."""
+        return cls(
+            limits=Limits(**config.limits.model_dump()),
+            turn=TurnSettings(**config.turn.model_dump()),
+            state_dir=config.paths.state_dir,
+            scan_timeout_s=config.bluetooth.scan_timeout_s,
+            connect_timeout_s=config.bluetooth.connect_timeout_s,
+            reconnect_max_backoff_s=config.bluetooth.reconnect_max_backoff_s,
+        )
+
+
+class TreadmillService:
+    """The daemon's side of one treadmill. `run()` lives as long as the daemon."""
+
+    def __init__(
+        self,
+        config: TreadmillConfig,
+        site: SiteSettings,
+        *,
+        radio: Radio,
+        profiles: ble.ProfileSet,
+        catalog: WorkoutCatalog,
+        clock: Clock,
+        publisher: Publisher,
+    ) -> None:
+        self.config, self.site = config, site
+        self.id = config.id
+        self._radio, self._profiles, self._catalog = radio, profiles, catalog
+        self._clock, self.publisher = clock, publisher
+        self._log = log.bind(treadmill=self.id)
+        self.link: ble.TreadmillLink | None = None
+        self.caps: DeviceCaps | None = None
+        self.info: ble.DeviceInfo | None = None
+        self.profile: str | None = None
+        self.address: str | None = config.address
+        self.connected = False
+        self.status = "connecting"
+        self.session: Session | None = None
+        self.last_session: Session | None = None
+        self._standby: Governor | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._commands = asyncio.Lock()
+        self.on_change: Callable[[TreadmillService], None] | None = None
+
+    # --- the link ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect (retrying in the background) and handle link events until cancelled."""
+        link = ble.TreadmillLink(
+            address=self.config.address,
+            name=self.config.name,
+            treadmill_id=self.id,
+            profile=self.config.profile,
+            profiles=self._profiles,
+            client_backend=self._radio.client_backend,
+            scanner_backend=self._radio.scanner_backend,
+            adapter=self.config.adapter,
+            scan_timeout_s=self.site.scan_timeout_s,
+            connect_timeout_s=self.site.connect_timeout_s,
+            backoff=ble.Backoff(max_s=max(1.0, self.site.reconnect_max_backoff_s)),
+            retry_initial=True,
+        )
+        self._publish_state()
+        async with link, asyncio.TaskGroup() as group:
+            self.link, self._group = link, group
+            while True:
+                self._on_link_event(await link.events.get())
+
+    def _on_link_event(self, event: ble.LinkEvent) -> None:
+        now_s = self._clock.now()
+        runner = self.session.runner if self.session and self.session.active else None
+        match event:
+            case ble.TelemetryReceived(record=record):
+                if runner is not None:
+                    runner.feed_telemetry(record, now_s)
+                self._publish_telemetry(record)
+                return
+            case ble.MachineStatusReceived(status=status, echo=False) if runner is not None:
+                runner.feed_machine_status(status, now_s)
+            case ble.LinkConnected() as up:
+                self._connected(up.device_caps, up.device_info, up.profile, up.address)
+                self._log.info("treadmill_connected", address=up.address, profile=up.profile)
+            case ble.LinkLost(reason=reason):
+                self.connected, self.status = False, "disconnected"
+                self.publisher.set_link(self.id, False)
+                if runner is not None:
+                    runner.link_lost(now_s)
+                else:
+                    self._event("link_lost", reason=reason)
+            case ble.LinkRestored() as back:
+                self.connected = True
+                self.caps = back.device_caps
+                self.publisher.set_link(self.id, True)
+                if runner is not None:
+                    runner.link_restored(now_s, back.belt_moving)
+                else:  # rule 7: no session of ours, the belt is left alone
+                    self._event("link_restored", belt_moving=back.belt_moving)
+            case ble.LinkSilent(waited_s=waited_s):
+                self._event("link_silent", waited_s=waited_s)
+            case ble.TelemetryStale(silent_for_s=silent_for_s):
+                self._event("telemetry_stale", silent_for_s=round(silent_for_s, 1))
+            case _:
+                return
+        self._publish_state()
+
+    def _connected(
+        self, caps: DeviceCaps, info: ble.DeviceInfo, profile: str, address: str
+    ) -> None:
+        self.connected, self.caps, self.info = True, caps, info
+        self.profile, self.address = profile, address
+        self._standby = Governor(self.site.limits, caps, self.site.turn)
+        self.publisher.set_link(self.id, True)
+        if self.on_change is not None:
+            self.on_change(self)
+
+    # --- a person's commands ---------------------------------------------------------------
+
+    async def start(self, workout: str) -> dict[str, Any]:
+        """Start `workout` (a catalog name, or `manual`). Raises `TreadctlError` when refused."""
+        async with self._commands:
+            if self.session is not None and self.session.active:
+                raise CommandError(
+                    f"workout {self.session.name!r} is still on "
+                    f"({self.session.runner.state}); resume it, or stop it first",
+                    where="workout",
+                )
+            link, caps = self._ready()
+            session = self._new_session(workout, link, caps)
+            try:
+                await session.runner.start()
+            except TreadctlError:
+                await session.close()
+                raise
+            if self._group is None:  # start() before run() got the link: nothing to play on
+                await session.close()
+                raise CommandError("the treadmill is still starting up", where="start")
+            self.session = self.last_session = session
+            session.task = self._group.create_task(
+                self._play(session), name=f"runner-{self.id}-{session.id}"
+            )
+            self._publish_state()
+            return {"session_id": session.id, "workout": workout}
+
+    def _new_session(self, name: str, link: ble.TreadmillLink, caps: DeviceCaps) -> Session:
+        limits, turn = self.site.limits, self.site.turn
+        plan = None
+        if name != MANUAL:
+            workout = load_workout(self._catalog.path(name), limits)
+            plan = compile_plan(workout, limits, caps, turn)
+        governor = Governor(limits, caps, turn)
+        recorder = SessionRecorder(
+            self.site.state_dir, workout=name, treadmill_id=self.id, source=name
+        )
+        sink = TrackedSink(link, lambda _command: None)
+        runner = Runner(governor, sink, self._clock, plan=plan, recorder=recorder)
+        runner.add_listener(self._on_runner_event)
+        return Session(name, runner, sink, recorder)
+
+    async def _play(self, session: Session) -> None:
+        try:
+            await session.runner.run()
+        except Exception:
+            self._log.exception("runner_failed", session=session.id)
+            with contextlib.suppress(TreadctlError):
+                await session.runner.emergency_stop()
+        finally:
+            if self.session is session:
+                self.session = None
+            self._publish_state()
+
+    async def command(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """Run the person command `name` (pause, resume, stop, skip, set_speed, set_incline)."""
+        async with self._commands:
+            session = self.session
+            if session is None or not session.active:
+                raise CommandError(
+                    "no workout is running; start one (workout 'manual' to set speeds by hand)",
+                    where=name,
+                )
+            runner = session.runner
+            result: dict[str, Any] = {}
+            if name in ("pause", "resume", "stop", "skip"):
+                await getattr(runner, name)()
+            elif name == "set_speed":
+                setpoint = await runner.set_speed(kwargs["speed_kmh"], kwargs.get("direction"))
+                result = {"speed_kmh": setpoint.allowed, "rise_at_s": setpoint.rise_at_s}
+            elif name == "set_incline":
+                setpoint = await runner.set_incline(kwargs["incline_pct"])
+                result = {"incline_pct": setpoint.allowed}
+            else:  # the MQTT layer validates names; this is a programming error
+                raise CommandError(f"unknown command {name!r}", where=name)
+            self._publish_state()
+            return result
+
+    async def resume(self) -> dict[str, Any]:
+        """Resume a paused workout, or confirm a turn."""
+        return await self.command("resume")
+
+    async def emergency_stop(self) -> dict[str, Any]:
+        """Stop the belt now, session or not; never waits behind another command."""
+        session = self.session
+        if session is not None and session.active:
+            await session.runner.emergency_stop()
+            return {"session_id": session.id}
+        link = self.link
+        if link is None or not self.connected or self._standby is None:
+            raise LinkLostError("the treadmill is not connected", address=self.address or "")
+        await link.send(self._standby.emergency_stop(self._clock.now()))
+        self._event("safety_stop", reason="emergency_stop")
+        return {}
+
+    def _ready(self) -> tuple[ble.TreadmillLink, DeviceCaps]:
+        if self.link is None or not self.connected or self.caps is None:
+            raise LinkLostError(
+                f"treadmill {self.id!r} is not connected ({self.status})",
+                address=self.address or "",
+            )
+        return self.link, self.caps
+
+    # --- shutdown ----------------------------------------------------------------------------
+
+    async def wind_down(self, timeout_s: float) -> None:
+        """DESIGN §2 rule 6: ramp a moving belt down and pause it, then close the session."""
+        session = self.session
+        if session is None:
+            return
+        settled = await session.wind_down(timeout_s)
+        self._log.info("wind_down_done", session=session.id, paused=settled)
+        await session.close()
+
+    # --- publishing --------------------------------------------------------------------------
+
+    def _on_runner_event(self, event: RunnerEvent) -> None:
+        self.publisher.publish_event(self.id, {"event": event.kind, **event.data})
+        self._publish_state()
+
+    def _event(self, kind: str, **data: Any) -> None:
+        self._log.info("treadmill_event", kind=kind, **data)
+        self.publisher.publish_event(self.id, {"event": kind, **data})
+
+    def progress(self) -> dict[str, Any] | None:
+        """The running session's progress, or None."""
+        session = self.session
+        return session.runner.progress() if session is not None else None
+
+    def _publish_telemetry(self, record: Any) -> None:
+        progress = self.progress()
+        direction = progress.get("direction") if progress else None
+        self.publisher.publish_telemetry(self.id, telemetry_payload(record, progress, direction))
+
+    def _publish_state(self) -> None:
+        progress = self.progress()
+        status = self.status
+        if self.connected:
+            status = str(progress["state"]) if progress else "idle"
+            self.status = status
+        session = self.session
+        self.publisher.publish_state(
+            self.id,
+            state_payload(
+                status,
+                progress,
+                session_id=session.id if session else None,
+                resumable=None,
+                profile=self.profile,
+                address=self.address,
+            ),
+        )
