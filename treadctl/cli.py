@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from treadctl import __version__, config
 from treadctl.config.args import add_check_config
+from treadctl.daemon.demo import add_demo_command
 from treadctl.daemon.run_cmd import add_run_command
 from treadctl.daemon.scan import add_scan_command
 from treadctl.errors import TreadctlError
@@ -34,6 +35,10 @@ def _add_version(parser: argparse.ArgumentParser) -> Runner:
 
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {
+    "demo": (
+        "run a backward-walking workout on a virtual treadmill, with MQTT and a live view",
+        add_demo_command,
+    ),
     "run": ("run the daemon: treadmills, workouts and MQTT (systemd service)", add_run_command),
     "version": ("print the version and exit", _add_version),
     "check-config": (

@@ -22,7 +22,13 @@ from treadctl.config import Config
 from treadctl.daemon import notify
 from treadctl.daemon.commands import CommandRouter
 from treadctl.daemon.radio import open_radio
-from treadctl.daemon.treadmill import NullPublisher, Publisher, SiteSettings, TreadmillService
+from treadctl.daemon.treadmill import (
+    NullPublisher,
+    Publisher,
+    SiteSettings,
+    TeePublisher,
+    TreadmillService,
+)
 from treadctl.daemon.workouts import WorkoutCatalog
 from treadctl.errors import ConfigError
 from treadctl.workout.clock import Clock, MonotonicClock
@@ -56,11 +62,13 @@ class Daemon:
         clock: Clock | None = None,
         radio_spec: str | None = None,
         handle_signals: bool = True,
+        observer: Publisher | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or MonotonicClock()
         self.radio_spec = radio_spec or config.bluetooth.radio
         self.handle_signals = handle_signals
+        self.observer = observer
         self.stop = asyncio.Event()
         self.services: dict[str, TreadmillService] = {}
         self.bridge: mqtt.MqttBridge | None = None
@@ -91,7 +99,8 @@ class Daemon:
 
     async def run(self) -> None:
         """Run until stopped; returns after the bounded shutdown."""
-        async with open_radio(self.radio_spec) as radio, self._bridge() as publisher:
+        async with open_radio(self.radio_spec) as radio, self._bridge() as bridge:
+            publisher = bridge if self.observer is None else TeePublisher(bridge, self.observer)
             site = SiteSettings.from_config(self.config)
             for treadmill in self.config.treadmill:
                 service = TreadmillService(
