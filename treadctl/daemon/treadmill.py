@@ -192,6 +192,7 @@ class TreadmillService:
             case ble.LinkRestored() as back:
                 self.connected = True
                 self.caps = back.device_caps
+                self._publish_state()
                 self.publisher.set_link(self.id, True)
                 if runner is not None:
                     runner.link_restored(now_s, back.belt_moving)
@@ -211,6 +212,7 @@ class TreadmillService:
         self.connected, self.caps, self.info = True, caps, info
         self.profile, self.address = profile, address
         self._standby = Governor(self.site.limits, caps, self.site.turn)
+        self._publish_state()  # status first, so the link flag never shows a stale status
         self.publisher.set_link(self.id, True)
         if self.on_change is not None:
             self.on_change(self)

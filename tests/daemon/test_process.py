@@ -1,0 +1,144 @@
+"""The daemon as a real process: systemd notify, telemetry to a broker, safe shutdown, the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from testsupport.brokers import AmqttBroker, MqttRecorder
+from testsupport.daemon import daemon_config, daemon_process, served_treadmill
+
+from treadctl.sim.settings import Quirks
+from treadctl.sim.state import BeltState
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_ready_watchdog_and_status_reach_systemd(tmp_path: Path) -> None:
+    """READY=1 comes once the config is loaded and MQTT tried; WATCHDOG=1 pings follow; STATUS
+    says what each treadmill is doing."""
+    async with served_treadmill(Quirks()) as sim, AmqttBroker() as broker:
+        config = daemon_config(tmp_path, sim.spec, broker.port)
+        async with daemon_process(config, watchdog_usec=200_000) as daemon:
+            await daemon.wait_for(lambda: sum("WATCHDOG=1" in n for n in daemon.notifications) >= 3)
+            await daemon.wait_for(lambda: any("tm1: idle" in n for n in daemon.notifications))
+            ready = next(n for n in daemon.notifications if "READY=1" in n)
+            assert "STATUS=tm1:" in ready
+            assert await daemon.terminate() == 0
+        assert any("STOPPING=1" in n for n in daemon.notifications)
+
+
+async def test_telemetry_and_state_reach_the_broker(tmp_path: Path) -> None:
+    """Telemetry from the treadmill arrives as JSON with units in the key names; the retained
+    state says the link is up."""
+    async with (
+        served_treadmill(Quirks()) as sim,
+        AmqttBroker() as broker,
+        MqttRecorder(broker.host, broker.port, ("treadctl/#",)) as sub,
+    ):
+        config = daemon_config(tmp_path, sim.spec, broker.port)
+        async with daemon_process(config) as daemon:
+            state = await sub.wait_for(
+                lambda m: m.topic == "treadctl/tm1/state" and m.json().get("link_connected")
+            )
+            assert state.json()["status"] == "idle"
+            sample = (await sub.wait_topic("treadctl/tm1/telemetry")).json()
+            assert {"speed_kmh", "incline_pct", "distance_m", "elapsed_s"} <= set(sample)
+            assert sample["speed_kmh"] == 0.0
+            assert (await sub.wait_topic("treadctl/tm1/availability")).payload == b"online"
+            assert await daemon.terminate() == 0
+        await sub.wait_topic("treadctl/tm1/availability", payload=b"offline")
+        async with MqttRecorder(broker.host, broker.port, ("treadctl/tm1/availability",)) as late:
+            retained = await late.wait_topic("treadctl/tm1/availability")
+        assert (retained.payload, retained.retain) == (b"offline", True)
+
+
+async def test_sigterm_mid_workout_ramps_the_belt_down_and_pauses_it(tmp_path: Path) -> None:
+    """SIGTERM during a step: the daemon lowers the speed step by step, pauses the belt (08 02),
+    closes the session record with its summary, and only then exits."""
+    async with (
+        served_treadmill(Quirks()) as sim,
+        AmqttBroker() as broker,
+        MqttRecorder(broker.host, broker.port, ("treadctl/#",)) as sub,
+    ):
+        config = daemon_config(tmp_path, sim.spec, broker.port)
+        async with daemon_process(config) as daemon:
+            await sub.wait_for(
+                lambda m: m.topic == "treadctl/tm1/state" and m.json().get("link_connected")
+            )
+            await sub.publish("treadctl/tm1/cmd/start", json.dumps({"workout": "first-timer"}))
+            result = (await sub.wait_topic("treadctl/tm1/cmd/result")).json()
+            assert result["ok"], result
+            await daemon.wait_for(lambda: sim.model.belt_speed_kmh >= 2.0, timeout_s=40)
+            writes_before = len(sim.model.writes)
+            assert await daemon.terminate() == 0
+        after = sim.model.writes[writes_before:]
+        assert after, "nothing was sent on shutdown"
+        speeds = [w.data for w in after if w.data[0] == 0x02]
+        values = [int.from_bytes(d[1:3], "little") / 100 for d in speeds]
+        assert values == sorted(values, reverse=True), values  # only ever lower
+        assert after[-1].data == b"\x08\x02"  # the last word: Pause
+        assert sim.model.state is BeltState.PAUSED
+        record = next((tmp_path / "state" / "sessions").glob("*.jsonl"))
+        last = json.loads(record.read_text(encoding="utf-8").splitlines()[-1])
+        assert last["type"] == "summary"
+
+
+async def test_unknown_profile_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A quirk profile name that does not exist stops start-up with one clear line naming it."""
+    config = daemon_config(tmp_path, "sim:local", 1, extra="")
+    text = config.read_text(encoding="utf-8").replace(
+        'name = "treadctl-sim"', 'name = "treadctl-sim"\nprofile = "no-such-profile"'
+    )
+    config.write_text(text, encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "treadctl",
+        "run",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(REPO),
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 2
+    message = err.decode()
+    assert "treadmill[0].profile = 'no-such-profile'" in message
+    assert "Traceback" not in message
+
+
+async def test_demo_runs_a_whole_workout_at_200x(tmp_path: Path) -> None:
+    """`treadctl demo --speedup 200` plays the first-timer workout to its end on the virtual
+    treadmill and reports the session summary and the record's path."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "treadctl",
+        "demo",
+        "--speedup",
+        "200",
+        "--state-dir",
+        str(tmp_path / "state"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(REPO),
+        env=env,
+    )
+    out, err = await process.communicate()
+    text = out.decode()
+    assert process.returncode == 0, text + err.decode()
+    assert "first-timer — finished" in text
+    assert "turns 2" in text
+    record = next((tmp_path / "state" / "sessions").glob("*.jsonl"))
+    assert f"record: {record}" in text
+    summary = json.loads(record.read_text(encoding="utf-8").splitlines()[-1])
+    assert summary["type"] == "summary"
+    assert summary["completed"] is True
