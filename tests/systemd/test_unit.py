@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "treadctl.service"
 SYSUSERS = ROOT / "systemd" / "treadctl.sysusers"
 TMPFILES = ROOT / "systemd" / "treadctl.tmpfiles"
-DOC = ROOT / "docs" / "raspberry-pi.md"
+DOC = ROOT / "README.md"
 EXPOSURE_LIMIT = 3.0
 
 needs_analyze = pytest.mark.skipif(
@@ -196,7 +196,7 @@ def test_tmpfiles_creates_the_directories(tmp_path: Path) -> None:
 
 
 def test_install_guide_matches_the_unit() -> None:
-    """docs/raspberry-pi.md installs to the unit's ExecStart and credential paths."""
+    """The README's Raspberry Pi guide installs to the unit's ExecStart and credential paths."""
     text = DOC.read_text(encoding="utf-8")
     assert one("ExecStart").split()[0] in text
     assert one("LoadCredential").partition(":")[2] in text
