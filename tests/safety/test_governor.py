@@ -344,12 +344,24 @@ def test_link_restored_with_a_stopped_belt_leaves_it_alone() -> None:
 
 
 def test_ramps_start_from_the_reported_speed() -> None:
-    """When the belt settles at another speed than commanded, the next ramp starts there."""
+    """When the belt stays 3 s at another speed than commanded, the next ramp starts there."""
     governor = walking(3.0)
+    governor.observe_speed(2.0, 97.0)
     governor.observe_speed(2.0, 100.0)
     governor.announce_rise(3.5, 95.0)
     governor.set_speed(3.5, 100.0)
     assert run(governor, 100.0, 100.9)[0] == (100.8, "speed 2.2")
+
+
+def test_a_single_odd_report_does_not_move_the_base() -> None:
+    """One zero frame (Q21) or a short lag does not count as the belt's real speed."""
+    governor = walking(3.0)
+    governor.observe_speed(0.0, 99.0)
+    governor.observe_speed(3.0, 99.5)
+    governor.observe_speed(0.0, 100.0)
+    governor.announce_rise(3.5, 95.0)
+    governor.set_speed(3.5, 100.0)
+    assert run(governor, 100.0, 100.9)[0] == (100.8, "speed 3.2")
 
 
 def test_lowering_limits_lowers_goals() -> None:

@@ -126,6 +126,7 @@ class Belt:
     start_allowed: bool = False
     last_any_s: float = -math.inf
     last_speed: tuple[float, float] | None = None  # (value, time) since the last Start
+    prev_speed: tuple[float, float] | None = None
     reported: float | None = None
     reset_s: float = -math.inf
     announcements: list[Announcement] = field(default_factory=list)
@@ -192,7 +193,7 @@ class Belt:
                 fall = min(previous, reported) - value
                 slack = dev.speed_increment_kmh
                 assert fall <= lim.decel_kmh_per_s * elapsed_s + slack + EPS, "fall too fast"
-        self.last_speed = (value, now_s)
+        self.prev_speed, self.last_speed = self.last_speed, (value, now_s)
 
 
 def drain(belt: Belt, until_s: float, now_s: float) -> float:
@@ -254,19 +255,22 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
             belt.last_speed, belt.reset_s = None, now_s
         elif op == "console_started":
             g.console_started(now_s)
-            belt.running, belt.latched, belt.last_speed = True, False, None
+            if not belt.running:  # a start on a moving belt is a late notification: no change
+                belt.running, belt.last_speed = True, None
+            belt.latched = False
         elif op in ("control_lost", "link_lost"):
             getattr(g, op)(now_s)
             belt.start_allowed = False
         elif op == "link_restored":
             moving, reported = arg  # type: ignore[misc]
             g.link_restored(now_s, belt_moving=moving, reported_speed_kmh=reported)
-            belt.running, belt.start_allowed, belt.last_speed = moving, False, None
-            belt.reset_s = now_s
-            if reported is not None:
-                belt.reported = reported
-            if moving and reported is not None:
+            belt.running, belt.start_allowed, belt.reset_s = moving, False, now_s
+            belt.reported = reported
+            if not moving:
+                belt.last_speed = None
+            elif reported is not None:
                 belt.last_speed = (reported, now_s)
+            # moving without a report: the belt kept the last commanded speed
         elif op == "observe":
             g.observe_speed(arg, now_s)  # type: ignore[arg-type]
             belt.reported = arg  # type: ignore[assignment]
@@ -281,8 +285,9 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
         ):
             g.command_failed(belt.last_command, now_s)
             if isinstance(belt.last_command, StartCommand):
-                belt.running = False
-            belt.last_speed = None
+                belt.running, belt.last_speed = False, None
+            elif isinstance(belt.last_command, SpeedCommand):
+                belt.last_speed = belt.prev_speed  # the belt keeps the speed before
     except SafetyError:
         pass
     belt.collect()

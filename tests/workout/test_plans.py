@@ -150,11 +150,11 @@ def check_plan(plan: Plan) -> None:
         rise = phase.speed_kmh_end - phase.speed_kmh_start
         if phase.duration_s > 0 and rise > EPS and phase.speed_kmh_start > 0:
             assert rise / phase.duration_s <= lim.accel_kmh_per_s + EPS, phase
-            announced = [
+            announced = [  # announcement times are rounded to the millisecond
                 a
                 for a in plan.announcements
                 if float(a["speed_kmh"] or 0) >= phase.speed_kmh_end - EPS  # type: ignore[arg-type]
-                and float(a["at_s"]) <= phase.start_s - turn.announce_s + EPS  # type: ignore[arg-type]
+                and float(a["at_s"]) <= phase.start_s - turn.announce_s + 1e-3  # type: ignore[arg-type]
             ]
             assert announced, f"rise not announced {turn.announce_s} s ahead: {phase}"
         if rise > EPS and phase.speed_kmh_start == 0:

@@ -29,7 +29,7 @@ from treadctl.safety.grid import centi, ramp_step, real
 from treadctl.safety.types import Announcement, BeltState, Move
 
 REANCHOR_C = 50  # ramp from the reported speed when it differs from ours by > 0.5 km/h …
-REANCHOR_AFTER_S = 2.0  # … and was reported this long after our last speed command (Q21 lag)
+REANCHOR_AFTER_S = 3.0  # … for this long without a break (Q21: lag, single zero frames)
 _EPS_S = 1e-9
 
 
@@ -51,7 +51,7 @@ class GovernorCore(GovernorState):
     ) -> BeltCommand | None:
         """The next command to send now, or None (ask again at `wake_at_s()`)."""
         if reported_speed_kmh is not None:
-            self._rep_speed, self._rep_speed_s = centi(reported_speed_kmh), now_s
+            self._observe_speed(centi(reported_speed_kmh), now_s)
         if self._pending_stop is not None:
             stop, self._pending_stop = self._pending_stop, None
             self._last_cmd_s = now_s
@@ -108,7 +108,7 @@ class GovernorCore(GovernorState):
         if step.quantity == "speed":
             before = self._cmd_speed
             self._prev_speed, self._cmd_speed = before, step.value
-            self._last_speed_s = now_s
+            self._last_speed_s, self._rep_off_since_s = now_s, None
             rise = before is not None and step.value > before
             if rise and self._announced is not None and step.value >= self._announced[0]:
                 self._announced = None  # this announcement is used up
@@ -183,10 +183,14 @@ class GovernorCore(GovernorState):
             value, delta = top, base - top  # above a (lowered) cap: caps come first (rule 1)
         since = self._ending_s if self._ending is not None else goal_s
         anchor = max(self._last_cmd_s, since, not_before)
+        if quantity == "speed":  # a base taken from the belt counts from when it was seen
+            anchor = max(anchor, self._base_s if base == self._cmd_speed else self._rep_speed_s)
         return _Step(quantity, value, max(anchor + real(delta) / rate, ready), anchor)
 
     def _targets(self, s_base: int) -> tuple[int | None, int | None]:
         level = self._ranges.incline_grid().low_on() if self._device.incline_supported else None
+        if self._latched:  # latched: only ramping a moving belt down, never the deck
+            level = None
         if self._ending is Ending.PAUSE:
             return min(self._ranges.start_speed(self._direction), s_base), None
         if self._ending is Ending.STOP:
@@ -224,13 +228,21 @@ class GovernorCore(GovernorState):
     # --- bases, grids, caps ----------------------------------------------------------------
 
     def _speed_base(self) -> int | None:
-        cmd, rep = self._cmd_speed, self._rep_speed
+        cmd, rep, since = self._cmd_speed, self._rep_speed, self._rep_off_since_s
         if cmd is None:
             return None
-        settled = self._rep_speed_s - self._last_speed_s >= REANCHOR_AFTER_S
-        if rep is not None and settled and abs(rep - cmd) > REANCHOR_C:
-            return self._ranges.device_speed_grid().floor(rep)
+        if rep is not None and since is not None and self._rep_speed_s - since >= REANCHOR_AFTER_S:
+            return self._ranges.device_speed_grid().floor(rep)  # the belt is really elsewhere
         return cmd
+
+    def _observe_speed(self, reported_c: int | None, now_s: float) -> None:
+        self._rep_speed, self._rep_speed_s = reported_c, now_s
+        cmd = self._cmd_speed
+        off = reported_c is not None and cmd is not None and abs(reported_c - cmd) > REANCHOR_C
+        if not off:
+            self._rep_off_since_s = None
+        elif self._rep_off_since_s is None:
+            self._rep_off_since_s = max(now_s, self._last_speed_s)
 
     def _incline_base(self) -> int | None:
         if not self._device.incline_supported:

@@ -59,8 +59,10 @@ class GovernorState:
         self._belt_before_start = BeltState.STOPPED
         self._rep_speed: int | None = None
         self._rep_speed_s = -math.inf
+        self._rep_off_since_s: float | None = None  # reported off from commanded since
         self._rep_incline: int | None = None
         self._last_cmd_s = self._last_speed_s = -math.inf
+        self._base_s = -math.inf  # when the commanded speed was last taken from the belt
         self._pending_start = False
         self._pending_stop: StopCommand | None = None
         self._ending: Ending | None = None

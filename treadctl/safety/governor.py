@@ -218,8 +218,7 @@ class Governor(GovernorCore):
 
     def observe_speed(self, reported_kmh: float | None, now_s: float) -> None:
         """The belt's reported speed (Treadmill Data), or None when not available."""
-        self._rep_speed = None if reported_kmh is None else centi(reported_kmh)
-        self._rep_speed_s = now_s
+        self._observe_speed(None if reported_kmh is None else centi(reported_kmh), now_s)
 
     def observe_incline(self, reported_pct: float | None, now_s: float) -> None:
         """The deck's reported incline, or None when not available."""
@@ -238,6 +237,8 @@ class Governor(GovernorCore):
         belt now runs at its own start speed; a turn hold ends (the person chose to go)."""
         self._latched = False
         self._pending_start = False
+        if self._belt is BeltState.RUNNING:
+            return  # already moving (a late or repeated notification)
         if self._turn_stage is TurnStage.HOLDING:
             self._finish_turn(now_s)
         self._belt = BeltState.RUNNING
@@ -268,8 +269,10 @@ class Governor(GovernorCore):
             self._belt = BeltState.RUNNING
             if self._rep_speed is not None:
                 self._cmd_speed = self._ranges.device_speed_grid().floor(self._rep_speed)
+            self._base_s = now_s
             if self._ending is None:
-                self._ending, self._ending_s = Ending.PAUSE, now_s
+                self._ending = Ending.PAUSE
+            self._ending_s = now_s  # the ramp down starts from what the belt does now
             return
         self._belt = BeltState.STOPPED
         self._cmd_speed = None
