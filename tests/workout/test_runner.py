@@ -4,17 +4,20 @@ commands, manual mode and session records. No real sleeping anywhere."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from testsupport.model_sink import ModelRig
+from testsupport.model_sink import ModelRig, ModelSink, device_caps
 
 from treadctl.errors import CommandError, LatchedError, LimitExceededError, SafetyError
 from treadctl.safety import (
     Direction,
+    Governor,
     InclineCommand,
     Limits,
     SpeedCommand,
@@ -23,8 +26,13 @@ from treadctl.safety import (
     TurnSettings,
     TurnStage,
 )
-from treadctl.sim.model import Quirks
+from treadctl.sim.model import Quirks, TreadmillConfig, TreadmillModel
 from treadctl.workout.bundled import resolve_workout
+from treadctl.workout.clock import FakeClock
+from treadctl.workout.compiler import compile_plan
+from treadctl.workout.recorder import SessionRecorder
+from treadctl.workout.runner import Runner
+from treadctl.workout.script import parse_workout
 from treadctl.workout.sessions import list_sessions, read_session, session_files, write_csv
 
 FIRST_TIMER = resolve_workout("first-timer").read_text(encoding="utf-8")
@@ -429,3 +437,26 @@ async def test_session_record_survives_a_crash(tmp_path: Path) -> None:
     assert any(",telemetry," in row for row in rows)
     assert json.loads(path.read_text().splitlines()[0])["type"] == "session"
     await rig.close()
+
+
+async def test_a_start_before_the_loop_is_recorded(tmp_path: Path) -> None:
+    """A start made before `run()` (as the daemon does) is recorded after the header; a start
+    that is refused before `run()` leaves no file."""
+    clock = FakeClock()
+    model = TreadmillModel(TreadmillConfig(rate_hz=2.0, speed_min_kmh=1.0))
+    sink = ModelSink(model, clock)
+    device = device_caps(model)
+    plan = compile_plan(parse_workout(TURNING, source="t.toml"), Limits(), device)
+    recorder = SessionRecorder(tmp_path, workout=plan.workout, treadmill_id="sim-1")
+    runner = Runner(Governor(Limits(), device), sink, clock, plan=plan, recorder=recorder)
+    sink.runner = runner
+    await runner.start()
+    assert session_files(tmp_path) == []
+    task = asyncio.create_task(runner.run())
+    await clock.advance(1.0)
+    kinds = [json.loads(line).get("event") or json.loads(line)["type"]
+             for line in recorder.path.read_text(encoding="utf-8").splitlines()]  # fmt: skip
+    assert kinds[:3] == ["session", "step_started", "speed_rise_announced"]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

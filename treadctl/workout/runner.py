@@ -70,6 +70,7 @@ class Runner:
         self._last_record: ftms.TreadmillData | None = None
         self._distance_m = self._backward_s = 0.0
         self._last_telemetry_s: float | None = None
+        self._early_records: list[tuple[str, float, dict[str, Any]]] = []
 
     # --- listeners and state -------------------------------------------------------------
 
@@ -97,6 +98,9 @@ class Runner:
         """Play until the workout is finished or stopped (manual mode: until stopped)."""
         if self._recorder is not None and not self._recorder.is_open:
             self._recorder.open(self._t0_s)
+            for kind, at_s, data in self._early_records:  # what happened before the loop ran
+                self._recorder.record(kind, at_s, data)
+            self._early_records.clear()
         try:
             while True:
                 self._wakeup.clear()
@@ -275,8 +279,12 @@ class Runner:
                 log.exception("workout_listener_failed", kind=event.kind)
 
     def _record(self, kind: str, now_s: float, data: dict[str, Any]) -> None:
-        if self._recorder is not None:
+        if self._recorder is None:
+            return
+        if self._recorder.is_open:
             self._recorder.record(kind, now_s, data)
+        else:  # no file before `run()`: a start that is refused leaves no record behind
+            self._early_records.append((kind, now_s, data))
 
     def _telemetry_fields(self, record: ftms.TreadmillData) -> dict[str, Any]:
         step = self.conductor.step
