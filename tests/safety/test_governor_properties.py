@@ -293,7 +293,7 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
     belt.collect()
 
 
-@settings(max_examples=1500)
+@settings(max_examples=2000)
 @given(device=devices(), caps=limits(), turn=turns(), plan=steps, facing=directions)
 def test_governor_never_breaks_the_safety_rules(
     device: DeviceCaps,

@@ -211,7 +211,7 @@ def setups(draw: st.DrawFn) -> tuple[Workout, Limits, DeviceCaps, TurnSettings]:
     return Workout("generated", "", "generated.toml", tuple(steps)), limits, device, turn
 
 
-@settings(max_examples=300)
+@settings(max_examples=500)
 @given(setup=setups())
 def test_compiled_plans_keep_every_rule(
     setup: tuple[Workout, Limits, DeviceCaps, TurnSettings],
