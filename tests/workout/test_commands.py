@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,14 @@ def test_sessions_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     code, _, err = run(capsys, "sessions", "--state-dir", str(tmp_path), "export", "nope", "--csv")
     assert code == 2
     assert "no session 'nope' (see treadctl sessions list)" in err
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without matplotlib (the Pi needs none), --plot fails in one line naming the extra."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    code, _, err = run(capsys, "plan", "first-timer", "--plot", str(tmp_path / "p.png"))
+    assert code == 2
+    assert "drawing needs matplotlib, an optional extra: pip install 'treadctl[plot]'" in err
+    assert not (tmp_path / "p.png").exists()
