@@ -28,7 +28,7 @@ from bumble.gatt import Characteristic
 from bumble.transport import open_transport
 
 from treadctl.errors import AttError, BluetoothError
-from treadctl.sim import frames
+from treadctl.sim import frames, trace
 from treadctl.sim.adv import build_advertising_data
 from treadctl.sim.frames import Notification
 from treadctl.sim.link import SimController, SimLink, open_device, shared_link, spawn
@@ -219,6 +219,8 @@ class VirtualTreadmill:
 
     def _on_cp_write(self, _connection: Connection, data: bytes) -> Any:
         """Returns None, or (Q11) an awaitable that bumble awaits before its Write Response."""
+        if trace.TRACE is not None:  # benchmarks only (off unless $TREADCTL_SIM_TRACE is set)
+            trace.TRACE.write(self.model.config.name, bytes(data))
         sender = self._sender
         if sender is not None and sender.cp_in_flight:
             self.model.note_refused_write(bytes(data), self.now_s(), 0xFE)

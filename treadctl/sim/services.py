@@ -28,7 +28,7 @@ from bumble.gatt import (
 )
 
 from treadctl import ftms
-from treadctl.sim import frames
+from treadctl.sim import frames, trace
 from treadctl.sim.frames import Notification
 from treadctl.sim.model import ControlPointWrite, TreadmillModel
 
@@ -90,6 +90,9 @@ class Sender:
 
     async def _send_one(self, n: Notification) -> None:
         char = self._chars[n.uuid]
+        if trace.TRACE is not None:  # benchmarks only (off unless $TREADCTL_SIM_TRACE is set)
+            kind = "indicate" if n.indication else "notify"
+            trace.TRACE.record(kind, self._device.name, n.uuid, n.data)
         if not n.indication:
             await self._device.notify_subscriber(self._connection, char, n.data, force=True)
             return
