@@ -8,6 +8,7 @@ least disturbed by the rest of the machine). `measure()` is reusable by comparis
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import sys
@@ -32,7 +33,7 @@ def measure(
     results: dict[str, float] = {}
     for frame in frames:
         decoder(frame.data, frame.step_count_ext)  # warm caches (treadctl compiles layouts)
-        timer = timeit.Timer(lambda f=frame: decoder(f.data, f.step_count_ext))
+        timer = timeit.Timer(functools.partial(decoder, frame.data, frame.step_count_ext))
         results[frame.name] = min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
     return results
 

@@ -47,4 +47,28 @@ FRAMES: tuple[Frame, ...] = (
         True,
         "Urevo treadmill (dudanov/hassio-ftms issue #3)",
     ),
+    Frame(
+        "life-fitness-0x049e",
+        bytes.fromhex("9e04730233022500003c00ff7f0000ff7f0200ffffff1f00"),
+        False,
+        "Life Fitness treadmill (TrackMyIndoorWorkout test/life_fitness_treadmill_test.dart)",
+    ),
+    Frame(
+        "life-fitness-0x0c9e",
+        bytes.fromhex("9e0c5000bd025301000000ff7f7c00ff7f2300ffffffad003b00"),
+        False,
+        "Life Fitness treadmill, remaining time (TrackMyIndoorWorkout, same test)",
+    ),
+    Frame(
+        "horizon-idle-0x0484",
+        bytes.fromhex("8404" + "00" * 12),
+        False,
+        "Horizon treadmill, iOS log (cagnulein/qdomyos-zwift issue #175)",
+    ),
+    Frame(
+        "citysports-cs-wp8-steps",
+        bytes.fromhex("8424140031000003000000004600640000"),
+        True,
+        "CITYSPORTS-Linker CS-WP8 (hughesjs/FitnessMachine protocol/CS-WP8, nRF Connect log)",
+    ),
 )
