@@ -77,14 +77,21 @@ def daemon_config(
     commands: bool = True,
     name: str = "treadctl-sim",
     extra: str = "",
+    profile: str | None = None,
 ) -> Path:
-    """Write a daemon configuration for one treadmill `tm1` into `folder`; returns its path."""
+    """Write a daemon configuration for one treadmill `tm1` into `folder`; returns its path.
+
+    `profile` pins the treadmill to a quirk profile (default: chosen by its name); `extra` is
+    appended as is (more sections).
+    """
     path = folder / "treadctl.toml"
+    pinned = f'profile = "{profile}"' if profile else ""
     path.write_text(
         f"""
 [[treadmill]]
 id = "tm1"
 name = "{name}"
+{pinned}
 
 [bluetooth]
 radio = "{radio}"
