@@ -21,14 +21,9 @@ from treadctl import ble, mqtt
 from treadctl.config import Config
 from treadctl.daemon import notify
 from treadctl.daemon.commands import CommandRouter
+from treadctl.daemon.publishers import NullPublisher, Publisher, TeePublisher
 from treadctl.daemon.radio import open_radio
-from treadctl.daemon.treadmill import (
-    NullPublisher,
-    Publisher,
-    SiteSettings,
-    TeePublisher,
-    TreadmillService,
-)
+from treadctl.daemon.treadmill import SiteSettings, TreadmillService
 from treadctl.daemon.workouts import WorkoutCatalog
 from treadctl.errors import ConfigError
 from treadctl.workout.clock import Clock, MonotonicClock

@@ -13,78 +13,29 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from treadctl import ble
 from treadctl.config import Config, TreadmillConfig
 from treadctl.daemon.payloads import state_payload, telemetry_payload
+from treadctl.daemon.publishers import Publisher
 from treadctl.daemon.radio import Radio
+from treadctl.daemon.recovery import Interrupted, find_interrupted
 from treadctl.daemon.session import Session, TrackedSink
 from treadctl.daemon.workouts import MANUAL, WorkoutCatalog
 from treadctl.errors import CommandError, LinkLostError, TreadctlError
 from treadctl.safety import DeviceCaps, Governor, Limits, TurnSettings
 from treadctl.workout.clock import Clock
 from treadctl.workout.compiler import compile_plan
+from treadctl.workout.conductor import RunState
 from treadctl.workout.plan import RunnerEvent
 from treadctl.workout.recorder import SessionRecorder
 from treadctl.workout.runner import Runner
 from treadctl.workout.script import load_workout
 
 log = structlog.get_logger("treadctl.daemon")
-
-
-class Publisher(Protocol):
-    """Where a treadmill's payloads go (the MQTT bridge, or nowhere)."""
-
-    def publish_telemetry(self, treadmill_id: str, payload: dict[str, Any]) -> None: ...
-    def publish_state(self, treadmill_id: str, payload: dict[str, Any]) -> None: ...
-    def publish_event(self, treadmill_id: str, payload: dict[str, Any]) -> None: ...
-    def set_link(self, treadmill_id: str, connected: bool) -> None: ...
-
-
-class TeePublisher:
-    """Publishes to several publishers (the MQTT bridge and a live view)."""
-
-    def __init__(self, *publishers: Publisher) -> None:
-        self._publishers = publishers
-
-    def publish_telemetry(self, treadmill_id: str, payload: dict[str, Any]) -> None:
-        """Pass a telemetry sample on."""
-        for publisher in self._publishers:
-            publisher.publish_telemetry(treadmill_id, payload)
-
-    def publish_state(self, treadmill_id: str, payload: dict[str, Any]) -> None:
-        """Pass a state on."""
-        for publisher in self._publishers:
-            publisher.publish_state(treadmill_id, payload)
-
-    def publish_event(self, treadmill_id: str, payload: dict[str, Any]) -> None:
-        """Pass an event on."""
-        for publisher in self._publishers:
-            publisher.publish_event(treadmill_id, payload)
-
-    def set_link(self, treadmill_id: str, connected: bool) -> None:
-        """Pass a link change on."""
-        for publisher in self._publishers:
-            publisher.set_link(treadmill_id, connected)
-
-
-class NullPublisher:
-    """Publishes nothing (MQTT disabled)."""
-
-    def publish_telemetry(self, treadmill_id: str, payload: dict[str, Any]) -> None:
-        """Drop a telemetry sample."""
-
-    def publish_state(self, treadmill_id: str, payload: dict[str, Any]) -> None:
-        """Drop a state."""
-
-    def publish_event(self, treadmill_id: str, payload: dict[str, Any]) -> None:
-        """Drop an event."""
-
-    def set_link(self, treadmill_id: str, connected: bool) -> None:
-        """Ignore a link change."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +90,8 @@ class TreadmillService:
         self.status = "connecting"
         self.session: Session | None = None
         self.last_session: Session | None = None
+        self.interrupted: Interrupted | None = None  # a crashed session, until the first record
+        self.resumable: str | None = None  # its id, while `resume` would continue it
         self._standby: Governor | None = None
         self._group: asyncio.TaskGroup | None = None
         self._commands = asyncio.Lock()
@@ -162,6 +115,14 @@ class TreadmillService:
             backoff=ble.Backoff(max_s=max(1.0, self.site.reconnect_max_backoff_s)),
             retry_initial=True,
         )
+        self.interrupted = find_interrupted(self.site.state_dir, self.id)
+        if self.interrupted is not None:
+            self._log.warning(
+                "interrupted_session_found",
+                session=self.interrupted.session_id,
+                workout=self.interrupted.workout,
+                step=self.interrupted.step_index + 1,
+            )
         self._publish_state()
         async with link, asyncio.TaskGroup() as group:
             self.link, self._group = link, group
@@ -173,6 +134,8 @@ class TreadmillService:
         runner = self.session.runner if self.session and self.session.active else None
         match event:
             case ble.TelemetryReceived(record=record):
+                if self.interrupted is not None and self.session is None:
+                    runner = self._recover(self.interrupted, record.speed_kmh or 0.0, now_s)
                 if runner is not None:
                     runner.feed_telemetry(record, now_s)
                 self._publish_telemetry(record)
@@ -222,6 +185,8 @@ class TreadmillService:
     async def start(self, workout: str) -> dict[str, Any]:
         """Start `workout` (a catalog name, or `manual`). Raises `TreadctlError` when refused."""
         async with self._commands:
+            if self._unstarted(self.session):
+                await self._drop_session()
             if self.session is not None and self.session.active:
                 raise CommandError(
                     f"workout {self.session.name!r} is still on "
@@ -245,7 +210,53 @@ class TreadmillService:
             self._publish_state()
             return {"session_id": session.id, "workout": workout}
 
-    def _new_session(self, name: str, link: ble.TreadmillLink, caps: DeviceCaps) -> Session:
+    def _recover(self, interrupted: Interrupted, speed_kmh: float, now_s: float) -> Runner | None:
+        """A crashed session of ours: ramp a moving belt down and pause it (rule 7) and hold the
+        workout at its step until a person resumes it. Nothing starts the belt."""
+        self.interrupted = None
+        link, caps = self.link, self.caps
+        if link is None or caps is None or self._group is None:
+            return None
+        start_at = (interrupted.step_index, interrupted.step_elapsed_s)
+        try:
+            session = self._new_session(interrupted.workout, link, caps, start_at=start_at)
+        except TreadctlError as exc:  # the workout changed or vanished: recover by hand
+            self._log.warning("interrupted_session_not_resumable", error=str(exc))
+            session = self._new_session(MANUAL, link, caps)
+        else:
+            self.resumable = interrupted.session_id
+        self.session = self.last_session = session
+        session.task = self._group.create_task(
+            self._play(session), name=f"runner-{self.id}-{session.id}"
+        )
+        if speed_kmh > 0:
+            session.runner.link_restored(now_s, True, speed_kmh)
+        self._event(
+            "session_interrupted",
+            session_id=interrupted.session_id,
+            workout=interrupted.workout,
+            step=interrupted.step_index + 1,
+            belt_moving=speed_kmh > 0,
+            resumable=self.resumable is not None,
+        )
+        return session.runner
+
+    @staticmethod
+    def _unstarted(session: Session | None) -> bool:
+        return session is not None and session.runner.state is RunState.READY
+
+    async def _drop_session(self) -> None:
+        session, self.session, self.resumable = self.session, None, None
+        if session is not None:
+            await session.close()
+
+    def _new_session(
+        self,
+        name: str,
+        link: ble.TreadmillLink,
+        caps: DeviceCaps,
+        start_at: tuple[int, float] | None = None,
+    ) -> Session:
         limits, turn = self.site.limits, self.site.turn
         plan = None
         if name != MANUAL:
@@ -256,7 +267,9 @@ class TreadmillService:
             self.site.state_dir, workout=name, treadmill_id=self.id, source=name
         )
         sink = TrackedSink(link, lambda _command: None)
-        runner = Runner(governor, sink, self._clock, plan=plan, recorder=recorder)
+        runner = Runner(
+            governor, sink, self._clock, plan=plan, recorder=recorder, start_at=start_at
+        )
         runner.add_listener(self._on_runner_event)
         return Session(name, runner, sink, recorder)
 
@@ -297,8 +310,14 @@ class TreadmillService:
             return result
 
     async def resume(self) -> dict[str, Any]:
-        """Resume a paused workout, or confirm a turn."""
-        return await self.command("resume")
+        """Resume a paused workout, confirm a turn, or continue a session a crash interrupted."""
+        resumed = self.resumable
+        result = await self.command("resume")
+        if resumed is not None:
+            self.resumable = None
+            self._publish_state()
+            return {**result, "resumed_session": resumed}
+        return result
 
     async def emergency_stop(self) -> dict[str, Any]:
         """Stop the belt now, session or not; never waits behind another command."""
@@ -365,7 +384,7 @@ class TreadmillService:
                 status,
                 progress,
                 session_id=session.id if session else None,
-                resumable=None,
+                resumable=self.resumable,
                 profile=self.profile,
                 address=self.address,
             ),

@@ -38,14 +38,15 @@ class Conductor(Playback):
             raise CommandError("the workout is over; load it again to start anew")
         if self.state is RunState.READY:
             if not self.manual:
-                first = self.steps[0]
+                first = self.steps[self.index]
                 self.governor.face(first.direction)
                 self.governor.set_speed(first.speed_kmh, now_s)
                 self.governor.set_incline(first.incline_pct, now_s)
             self.governor.start(now_s)
             self._go(RunState.RUNNING)
             if not self.manual:
-                self._begin_step(0, now_s)
+                self._begin_step(self.index, now_s)
+                self._step_done_s, self._resume_done_s = self._resume_done_s, 0.0
             self._collect()
             return
         if self.state in (RunState.RUNNING, RunState.FINISHING):
@@ -53,6 +54,17 @@ class Conductor(Playback):
             return
         self.governor.start(now_s)
         self._resumed(now_s, "person")
+
+    def position(self, index: int, step_elapsed_s: float = 0.0) -> None:
+        """Before the start: begin at step `index` (0-based) with `step_elapsed_s` of it already
+        played (resuming a session a crash interrupted). Raises `CommandError` otherwise."""
+        if self.state is not RunState.READY or self.manual:
+            raise CommandError("a workout can be positioned only before it starts")
+        if not 0 <= index < len(self.steps):
+            raise CommandError(f"no step {index + 1}; the workout has {len(self.steps)}")
+        duration_s = self.steps[index].duration_s
+        self.index = index
+        self._resume_done_s = min(max(0.0, step_elapsed_s), duration_s)
 
     def pause(self, now_s: float) -> None:
         """Pause gently (ramp down, then Pause); the step's clock stops."""

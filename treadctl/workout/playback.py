@@ -66,6 +66,7 @@ class Playback:
         self.index = 0  # the step playing (or the one a turn leads to)
         self._step_start_s: float | None = None  # when the step's clock last (re)started
         self._step_done_s = 0.0  # step time played before that
+        self._resume_done_s = 0.0  # step time a crashed session had played (see `position`)
         self._announced_next = False
         self._turn_pending = False
         self._countdown_sent = False

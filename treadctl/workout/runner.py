@@ -53,6 +53,7 @@ class Runner:
         plan: Plan | None = None,
         recorder: SessionRecorder | None = None,
         drift: DriftSettings | None = None,
+        start_at: tuple[int, float] | None = None,
     ) -> None:
         if plan is not None:
             if plan.device != governor.device:
@@ -62,6 +63,8 @@ class Runner:
             governor.lower_limits(plan.limits, clock.now())
         self.plan, self.governor = plan, governor
         self.conductor = Conductor(governor, plan.steps if plan else (), drift=drift)
+        if start_at is not None:  # (step index from 0, seconds of it already played)
+            self.conductor.position(*start_at)
         self._sink, self._clock, self._recorder = sink, clock, recorder
         self._listeners: list[Listener] = []
         self._wakeup = asyncio.Event()
