@@ -206,7 +206,17 @@ class MqttConfig(Section):
         default=False, description="true or false: accept cmd/<name> topics"
     )
     keepalive_s: Int = bounded(30, "seconds", ge=5, le=3600)
-    reconnect_max_backoff_s: Float = bounded(60.0, "seconds", ge=1, le=3600)
+    timeout_s: Float = bounded(10.0, "seconds", gt=0, le=300, note="connect and publish timeout")
+    reconnect_min_backoff_s: Float = bounded(1.0, "seconds", gt=0, le=3600)
+    reconnect_max_backoff_s: Float = bounded(
+        60.0, "seconds", ge=1, le=3600, note="at least reconnect_min_backoff_s"
+    )
+    telemetry_queue_size: Int = bounded(
+        600, "messages", ge=1, le=100_000, note="newest kept while the broker is away"
+    )
+    result_queue_size: Int = bounded(64, "messages", ge=1, le=10_000)
+    command_queue_size: Int = bounded(8, "commands per treadmill", ge=1, le=1000)
+    shutdown_timeout_s: Float = bounded(3.0, "seconds", gt=0, le=60, note="final flush at exit")
 
     @model_validator(mode="after")
     def _tls_files(self) -> MqttConfig:
@@ -220,6 +230,10 @@ class MqttConfig(Section):
                 raise cross_error(f"mqtt.{key}", f"no such file: {path}")
         if (self.cert_file is None) != (self.key_file is None):
             raise cross_error("mqtt.key_file", "cert_file and key_file go together")
+        if self.reconnect_max_backoff_s < self.reconnect_min_backoff_s:
+            raise cross_error(
+                "mqtt.reconnect_max_backoff_s", "must be at least reconnect_min_backoff_s"
+            )
         if self.password is not None and self.username is None:
             raise cross_error("mqtt.username", "a password is set but username is not")
         if self.tls and "port" not in self.model_fields_set:
