@@ -39,6 +39,7 @@ async def measure_startup(
     result: dict[str, list[float]] = {"ready_s": [], "rss_mib": []}
     for run in range(runs):
         path = work / f"notify-{radio or 'sim'}-{run}.sock"
+        path.unlink(missing_ok=True)  # a socket file left by an earlier call
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, log_path.open("ab") as log:
             sock.bind(str(path))
             sock.setblocking(False)

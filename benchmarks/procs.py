@@ -118,11 +118,10 @@ class Children:
             await asyncio.shield(self.stop(process, grace_s=15.0))
 
 
-def mosquitto_binary() -> str:
-    """The mosquitto executable; raises `BenchError` saying how to install it."""
-    found = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-    )
+def mosquitto_binary(fallback: Path = Path("/usr/sbin/mosquitto")) -> str:
+    """The mosquitto executable (on PATH, else `fallback`, where Debian installs it, outside a
+    normal user's PATH); raises `BenchError` saying how to install it."""
+    found = shutil.which("mosquitto") or (str(fallback) if fallback.exists() else None)
     if found is None:
         raise BenchError(
             "mosquitto (the MQTT broker) is not installed; the benchmarks measure through it. "

@@ -59,7 +59,11 @@ def find_python() -> tuple[str | None, list[str]]:
         version = _version(python)
         if version is not None and low <= version < high:
             return python, passed_over
-        why = "does not run" if version is None else f"is {'.'.join(map(str, version))}"
+        why = (
+            "does not run"
+            if version is None
+            else f"is {'.'.join(map(str, version))} (pyftms 0.2.20 needs a 3.12)"
+        )
         passed_over.append(f"{python} {why}")
     return None, passed_over
 

@@ -89,12 +89,8 @@ def _key(*values: Any) -> tuple[Any, ...]:
     return tuple(round(v, 2) if isinstance(v, float) else v for v in values)
 
 
-def notification_key(data: bytes) -> tuple[Any, ...] | None:
-    """The telemetry fields a Treadmill Data frame becomes (None when it does not decode)."""
-    try:
-        record = ftms.decode_treadmill_data(data)
-    except ftms.FTMSDecodeError:
-        return None
+def record_key(record: ftms.TreadmillData) -> tuple[Any, ...]:
+    """The fields of a decoded record that the telemetry payload carries, as a match key."""
     return _key(
         record.speed_kmh,
         record.inclination_pct,
@@ -102,6 +98,14 @@ def notification_key(data: bytes) -> tuple[Any, ...] | None:
         record.elapsed_time_s,
         record.total_energy_kcal,
     )
+
+
+def notification_key(data: bytes) -> tuple[Any, ...] | None:
+    """`record_key` of a Treadmill Data frame (None when it does not decode)."""
+    try:
+        return record_key(ftms.decode_treadmill_data(data))
+    except ftms.FTMSDecodeError:
+        return None
 
 
 def telemetry_key(payload: Mapping[str, Any]) -> tuple[Any, ...]:
