@@ -197,12 +197,6 @@ NAN_INCLINE = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="incline_pct = nan passes the workout checks (every comparison with NaN is false) "
-    "and then crashes the compiler: `treadctl plan` prints a ValueError traceback from "
-    "safety/grid.py centi() (reported)",
-)
 async def test_a_nan_incline_is_refused_not_crashed_on(tmp_path: Path) -> None:
     """`incline_pct = nan` (valid TOML) is refused like any other out-of-range incline, by
     `load_workout` and by `treadctl plan`, which exits 2 without a traceback."""

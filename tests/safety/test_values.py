@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 
 from treadctl.errors import LimitExceededError, SafetyError
@@ -52,6 +55,38 @@ def test_nonsense_limits_are_refused(field: str, value: float) -> None:
     """Zero, negative or NaN limits are refused, naming the key."""
     with pytest.raises(SafetyError, match=f"limits.{field}"):
         Limits(**{field: value})
+
+
+HILLY = {
+    "min_speed_kmh": 1.0,
+    "max_speed_kmh": 12.0,
+    "min_incline_pct": 0.0,
+    "max_incline_pct": 12.0,
+    "incline_increment_pct": 0.5,
+}
+NUMBER_FIELDS = [
+    pytest.param(kind, f.name, id=f"{kind.__name__}.{f.name}")
+    for kind in (Limits, TurnSettings, DeviceCaps)
+    for f in dataclasses.fields(kind)
+    if "float" in str(f.type)
+]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize(("kind", "field"), NUMBER_FIELDS)
+def test_every_number_refuses_nan_and_infinity(kind: type, field: str, value: float) -> None:
+    """NaN or an infinity in any number of the limits, turn settings or device ranges is
+    refused, naming the field (NaN would pass every range check unnoticed)."""
+    base = HILLY if kind is DeviceCaps else {}
+    with pytest.raises(SafetyError, match=rf"\.{field} = -?(nan|inf): must be a finite number"):
+        kind(**{**base, field: value})
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_a_workout_cannot_lower_limits_to_nan_or_infinity(value: float) -> None:
+    """`lowered_by` refuses a non-finite value (min() with NaN would keep it as a cap)."""
+    with pytest.raises(SafetyError, match=r"limits\.max_incline_pct = "):
+        Limits().lowered_by({"max_incline_pct": value})
 
 
 def test_lowered_by_only_lowers() -> None:

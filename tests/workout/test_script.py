@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import pytest
 
 from treadctl.errors import WorkoutError
-from treadctl.safety import Direction, Limits
+from treadctl.safety import DeviceCaps, Direction, Limits, TurnSettings
+from treadctl.workout.compiler import compile_plan
 from treadctl.workout.durations import format_duration, parse_duration
-from treadctl.workout.script import load_workout, parse_workout
+from treadctl.workout.script import check_workout, load_workout, parse_workout
 
 HEAD = 'name = "Test"\n'
 WARM = """
@@ -199,6 +202,66 @@ def test_validation_errors_name_file_step_and_field(case: str, text: str, expect
     assert message.startswith("bad.toml: "), message
     assert expected in message, message
     assert info.value.where == "bad.toml"
+
+
+LIMIT_KEYS = [f.name for f in dataclasses.fields(Limits)]
+# (where the number goes, the text before it in the file, what the error must name)
+NON_FINITE_PLACES = [
+    *(
+        (key, HEAD + step(**{key: "{value}"}), f'step 1 "Back", {key}: ')
+        for key in ("speed_kmh", "incline_pct", "duration")
+    ),
+    (
+        "block step",
+        HEAD + '[[steps]]\nname = "R"\nrepeat = 2\n' + inner(name="In", incline_pct="{value}"),
+        'step 1.1 "In", incline_pct: ',
+    ),
+    *(
+        (key, HEAD + f"[limits]\n{key} = {{value}}\n" + WARM, f"limits.{key}: ")
+        for key in LIMIT_KEYS
+    ),
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+nan"])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [pytest.param(text, where, id=place) for place, text, where in NON_FINITE_PLACES],
+)
+def test_nan_and_infinity_are_refused_in_every_number(text: str, where: str, value: str) -> None:
+    """NaN and infinities (valid TOML) are refused in every number of a workout, naming the
+    file, the step and the field: NaN would pass every cap check and crash the compiler."""
+    with pytest.raises(WorkoutError) as info:
+        parse_workout(text.replace('"{value}"', value).replace("{value}", value), source="n.toml")
+    assert str(info.value).startswith(f"n.toml: {where}"), str(info.value)
+    assert "finite" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("field", ["speed_kmh", "incline_pct", "duration_s"])
+def test_a_built_workout_with_nan_is_refused_before_compiling(field: str) -> None:
+    """A `Workout` made in code (not from a file) with a NaN is refused by `check_workout`,
+    and so by `compile_plan`, with a `WorkoutError` naming the step and field, not a
+    `ValueError` from deep inside the compiler."""
+    good = parse_workout(HEAD + step(incline_pct=2.0), source="code")
+    bad = dataclasses.replace(
+        good, steps=(dataclasses.replace(good.steps[0], **{field: math.nan}),)
+    )
+    name = "duration" if field == "duration_s" else field
+    device = DeviceCaps(
+        min_speed_kmh=1.0,
+        max_speed_kmh=12.0,
+        min_incline_pct=0.0,
+        max_incline_pct=12.0,
+        incline_increment_pct=0.5,
+    )
+    for check in (
+        lambda: check_workout(bad, Limits()),
+        lambda: compile_plan(bad, Limits(), device, TurnSettings()),
+    ):
+        with pytest.raises(
+            WorkoutError, match=rf'^code: step 1 "Back", {name}: nan is not allowed'
+        ):
+            check()
 
 
 def test_every_problem_is_listed_with_its_file() -> None:

@@ -29,9 +29,17 @@ class Direction(StrEnum):
     BACKWARD = "backward"
 
 
-def _check_number(owner: str, name: str, value: float, *, low: float, positive: bool) -> None:
+def _check_number(
+    owner: str, name: str, value: float, *, low: float = -math.inf, positive: bool = False
+) -> None:
+    """Refuse anything but a finite number at least `low` (above 0 when `positive`): NaN
+    passes every comparison, and an infinite cap or range is no cap at all."""
     bad = not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
-    if bad or value < low or (positive and value <= 0):
+    if bad:
+        raise SafetyError(
+            f"{owner}.{name} = {value!r}: must be a finite number", reason="invalid_setting"
+        )
+    if value < low or (positive and value <= 0):
         need = "above 0" if positive else f"at least {fmt(low)}"
         raise SafetyError(f"{owner}.{name} = {value!r}: must be {need}", reason="invalid_setting")
 
@@ -166,8 +174,10 @@ class DeviceCaps:
             )
         low, high, step = self.min_incline_pct, self.max_incline_pct, self.incline_increment_pct
         if low is not None and high is not None and step is not None:
+            _check_number("device", "min_incline_pct", low)
+            _check_number("device", "max_incline_pct", high)
             _check_number("device", "incline_increment_pct", step, low=0.01, positive=True)
-            if not (math.isfinite(low) and math.isfinite(high)) or high < low:
+            if high < low:
                 raise SafetyError(
                     f"device incline range {fmt(low)}–{fmt(high)} % is empty",
                     reason="invalid_setting",

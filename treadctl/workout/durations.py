@@ -27,7 +27,9 @@ def parse_duration(value: object) -> float:
         seconds = _parse_text(value)
     else:
         raise ValueError(f"{value!r} is not a duration; expected {ALLOWED}")  # noqa: TRY004 - pydantic reports ValueError
-    if not math.isfinite(seconds) or seconds <= 0:
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration; expected {ALLOWED}")
+    if seconds <= 0:
         raise ValueError(f"{value!r} is not a positive duration; expected {ALLOWED}")
     return seconds
 

@@ -43,7 +43,9 @@ Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0, le=MAX_STEP_
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity in any number: every comparison with NaN is false, so a NaN would
+    # slip past each range check below and every cap check after it.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StepModel(_Strict):
@@ -95,12 +97,15 @@ class WorkoutFile(_Strict):
     steps: list[Item] = Field(min_length=1)
 
 
-_UNITS = {
-    "speed_kmh": "km/h",
-    "incline_pct": "%",
-    "duration": "s",
-    "repeat": "times",
-}
+_UNITS = {"duration": "s", "repeat": "times"}
+# Other fields carry their unit in their name (STYLE: units in names), most specific first.
+_SUFFIXES = (
+    ("_kmh_per_s", "km/h per s"),
+    ("_pct_per_s", "% per s"),
+    ("_kmh", "km/h"),
+    ("_pct", "%"),
+    ("_s", "s"),
+)
 
 
 def describe_errors(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
@@ -129,10 +134,16 @@ def _where(loc: Sequence[int | str], raw: Mapping[str, Any]) -> str:
     return f"{label}, {rest[0]}" if rest else label
 
 
+def _unit(field: str) -> str:
+    if field in _UNITS:
+        return _UNITS[field]
+    return next((unit for suffix, unit in _SUFFIXES if field.endswith(suffix)), "")
+
+
 def _what(error: Any) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     field = str(error["loc"][-1]) if error["loc"] else ""
-    unit = _UNITS.get(field, "")
+    unit = _unit(field)
     given = error.get("input")
     if kind == "missing":
         return "missing; every step needs name, direction, duration and speed_kmh"
@@ -145,6 +156,8 @@ def _what(error: Any) -> str:
         relation = {"greater_than": "above", "greater_than_equal": "at least"}.get(kind, "at most")
         bound_text = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
         return f"{given!r} is out of range; allowed: {relation} {bound_text} {unit}".rstrip()
+    if kind == "finite_number":
+        return f"{given!r} is not allowed; expected a finite number ({unit or 'number'})"
     if kind == "value_error" and field == "duration":
         return str(ctx.get("error", f"expected {DURATION_ALLOWED}"))
     if kind in ("float_parsing", "float_type", "int_type", "int_parsing", "value_error"):

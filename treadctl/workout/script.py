@@ -1,13 +1,15 @@
 """Workout scripts: load a TOML file, check it against the caps, flatten repeat blocks.
 
 Owns: `Step`, `Workout`, `load_workout(path, limits)`, `parse_workout(text, source, limits)`
-and `check_workout(workout, limits)`. A step beyond a cap is refused, never clamped: every
-error names the file, the step (position and name), the field, what was wrong and what is
-allowed (`WorkoutError`). Device ranges are not checked here; the compiler fits steps to them.
+and `check_workout(workout, limits)`. A step beyond a cap, or with a NaN or infinite number,
+is refused, never clamped: every error names the file, the step (position and name), the
+field, what was wrong and what is allowed (`WorkoutError`). Device ranges are not checked
+here; the compiler fits steps to them.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,9 +121,10 @@ def check_workout(workout: Workout, limits: Limits) -> Limits:
             continue  # a repeated step is reported once, where it is written
         seen.add(step.position)
         problems += [f"{step.label}, {p}" for p in _step_problems(step, effective, workout)]
-    if workout.backward_s > effective.max_backward_session_s + 1e-9:
+    backward_s = workout.backward_s  # not finite: a step's duration is reported above
+    if math.isfinite(backward_s) and backward_s > effective.max_backward_session_s + 1e-9:
         problems.append(
-            f"total backward time {workout.backward_s / 60:g} min is above the "
+            f"total backward time {backward_s / 60:g} min is above the "
             f"{effective.max_backward_session_s / 60:g} min a session allows "
             "(limits.max_backward_session_s)"
         )
@@ -131,6 +134,18 @@ def check_workout(workout: Workout, limits: Limits) -> Limits:
 
 
 def _step_problems(step: Step, limits: Limits, workout: Workout) -> list[str]:
+    values = (
+        ("duration", step.duration_s, "s"),
+        ("speed_kmh", step.speed_kmh, "km/h"),
+        ("incline_pct", step.incline_pct, "%"),
+    )
+    not_finite = [
+        f"{name}: {value!r} is not allowed; expected a finite number ({unit})"
+        for name, value, unit in values
+        if not math.isfinite(value)  # NaN passes every comparison below unnoticed
+    ]
+    if not_finite:
+        return not_finite
     cap = limits.cap_kmh(step.direction)
     key = f"{step.direction}_max_kmh"
     origin = "this workout's [limits]" if key in workout.overrides else "the site's limits"
