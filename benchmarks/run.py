@@ -264,7 +264,8 @@ def explain_misses(results: dict[str, Any]) -> list[str]:
         "bluez_rss": bluez.get("rss_mib_3s_after_ready"),
         "bluez_startup": bluez.get("startup_s"),
     }
-    notes = [report.MISS_NOTES[name].format(**figures) for name, met in verdicts.items() if not met]
+    missed = [name for name, met in verdicts.items() if met is False]  # None: not measured
+    notes = [report.MISS_NOTES[name].format(**figures) for name in missed]
     notes += [
         f"{name} met by less than 10 % of its limit, so another run may miss it; what limits it: "
         + report.MISS_NOTES[name].format(**figures)
