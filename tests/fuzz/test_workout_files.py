@@ -209,12 +209,6 @@ async def test_a_nan_incline_is_refused_not_crashed_on(tmp_path: Path) -> None:
         load_workout(path, LIMITS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a missing top-level key is explained as a step's: 'name: missing; every step "
-    "needs name, direction, duration and speed_kmh' (schema._what), same for a missing "
-    "`steps` list (reported)",
-)
 @pytest.mark.parametrize(
     ("content", "key"),
     [

@@ -176,8 +176,13 @@ CASES = [
         'direction = "backward"\nduration = "1m"\nspeed_kmh = 2\n',
         'step 1 "R", repeat: 0 is out of range; allowed: at least 1 times',
     ),
-    ("no steps", HEAD, "steps: missing"),
-    ("no name", WARM, "name: missing"),
+    ("no steps", HEAD, "bad.toml: steps: missing; the workout file needs name and steps"),
+    ("no name", WARM, "bad.toml: name: missing; the workout file needs name and steps"),
+    (
+        "no block name",
+        HEAD + "[[steps]]\nrepeat = 2\n" + inner(),
+        "bad.toml: step 1, name: missing; every repeat block needs name, repeat and steps",
+    ),
     (
         "limits key",
         HEAD + "[limits]\ntop_speed = 3\n" + WARM,
@@ -262,6 +267,25 @@ def test_a_built_workout_with_nan_is_refused_before_compiling(field: str) -> Non
             WorkoutError, match=rf'^code: step 1 "Back", {name}: nan is not allowed'
         ):
             check()
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        pytest.param("", ["name", "steps"], id="empty"),
+        pytest.param(WARM, ["name"], id="no-name"),
+        pytest.param(HEAD, ["steps"], id="no-steps"),
+        pytest.param('description = "d"\n', ["name", "steps"], id="description-only"),
+    ],
+)
+def test_a_missing_top_level_key_is_the_files_not_a_steps(text: str, missing: list[str]) -> None:
+    """A file without `name` or `steps` is told that the workout file needs them, one line
+    per missing key, never that every step does."""
+    with pytest.raises(WorkoutError) as info:
+        parse_workout(text, source="top.toml")
+    assert str(info.value).splitlines() == [
+        f"top.toml: {key}: missing; the workout file needs name and steps" for key in missing
+    ]
 
 
 def test_every_problem_is_listed_with_its_file() -> None:

@@ -134,6 +134,24 @@ def _where(loc: Sequence[int | str], raw: Mapping[str, Any]) -> str:
     return f"{label}, {rest[0]}" if rest else label
 
 
+def _owner(loc: Sequence[int | str]) -> tuple[str, type[BaseModel]]:
+    """Which table a key at `loc` belongs to: the file itself, a repeat block or a step."""
+    parent = loc[:-1]
+    if not parent:
+        return "the workout file", WorkoutFile
+    if parent[-1] == "block":
+        return "every repeat block", BlockModel
+    return "every step", StepModel
+
+
+def _required(model: type[BaseModel]) -> list[str]:
+    return [name for name, info in model.model_fields.items() if info.is_required()]
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _unit(field: str) -> str:
     if field in _UNITS:
         return _UNITS[field]
@@ -146,7 +164,8 @@ def _what(error: Any) -> str:
     unit = _unit(field)
     given = error.get("input")
     if kind == "missing":
-        return "missing; every step needs name, direction, duration and speed_kmh"
+        owner, model = _owner(error["loc"])
+        return f"missing; {owner} needs {_and(_required(model))}"
     if kind == "extra_forbidden":
         return f"unknown key {field!r}"
     if kind == "literal_error":
