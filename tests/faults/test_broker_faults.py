@@ -56,7 +56,8 @@ async def test_broker_restart_mid_workout_loses_no_event_and_the_workout_goes_on
         assert done["completed"] is True
         mark = rig.mark()
         await rig.samples(3, start=mark)  # telemetry flows again
-        summary = await rig.finish()
+        # paho logs the broker's going away at error level ("failed to receive on socket").
+        summary = await rig.finish(expected=("failed to receive on socket",))
     assert summary["completed"] is True
     recorded = record_events(rig.record())
     steps = [e["step"] for e in recorded if e["event"] == "step_started"]

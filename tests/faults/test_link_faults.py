@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testsupport.rig import fault_rig
+from testsupport.rig import START_AT_2, fault_rig
 from testsupport.safety_checks import (
     PAUSE,
     START_OR_RESUME,
@@ -48,6 +48,7 @@ async def test_link_dropped_mid_step_ramps_a_moving_belt_down_and_waits_for_resu
     """Link dropped while the belt runs a backward step: the workout pauses; after the reconnect
     the still-moving belt is ramped down 0.1 km/h at a time and paused, nothing is started or
     sped up until `cmd/resume`, which alone starts it again; never above the cap."""
+    # The default start (1.5 km/h): a ramp down goes to the start speed, then pauses.
     async with fault_rig(tmp_path, workouts={"walk": ONE_STEP}, workout_limits=LIMITS) as rig:
         await rig.start("walk")
         await rig.wait_speed(2.0)
@@ -114,24 +115,27 @@ async def test_link_dropped_while_the_belt_stops_leaves_the_stopped_belt_alone(
 async def test_indications_that_never_come_time_out_reconnect_and_ramp_down(
     tmp_path: Path,
 ) -> None:
-    """The treadmill stops indicating mid-workout: the unanswered speed write times out (the
-    profile's 2 s instead of FTMP's 30 s), nothing else is sent on that link, the daemon drops
-    and reconnects it, the workout pauses, the moving belt is ramped down and paused, and
-    nothing resumes until `cmd/resume`; never above the cap."""
+    """The treadmill stops indicating mid-step: the unanswered speed write (a person slowing
+    down) times out (the profile's 2 s instead of FTMP's 30 s), nothing else is sent on that
+    link, the daemon drops and reconnects it, the workout pauses, the moving belt is ramped
+    down and paused, and nothing resumes until `cmd/resume`; never above the cap."""
     async with fault_rig(
         tmp_path,
-        workouts={"walk": TWO_STEPS},
+        workouts={"walk": ONE_STEP},
         workout_limits=LIMITS,
         profile={"indication_timeout_s": 2.0},
+        extra=START_AT_2,
     ) as rig:
         await rig.start("walk")
-        await rig.wait_speed(1.5)
+        await rig.wait_speed(2.0)
         before, mark = len(rig.model.writes), rig.mark()
-        rig.model.stop_indicating()  # the next write (step 2's first rise) is never answered
+        rig.model.stop_indicating()  # the next write is never answered
+        answer = await rig.command("set_speed", {"speed_kmh": 1.8})
+        assert answer["ok"], answer
         await rig.sim.treadmill.disconnected.wait()  # the daemon gave up on the link
         rig.model.stop_indicating(False)  # after a reconnect the treadmill answers again
-        unanswered = rig.model.writes[before]
-        assert (unanswered.data[:1], unanswered.result) == (b"\x02", None)
+        unanswered = rig.model.writes[before]  # the first step down, 1.9 km/h
+        assert (unanswered.data, unanswered.result) == (b"\x02\xbe\x00", None)
         log = describe_writes(rig.model.writes)
         assert all(w.result is None for w in rig.model.writes[before:]), log
         lost = await rig.daemon.wait_for_log("link_lost")
@@ -142,7 +146,7 @@ async def test_indications_that_never_come_time_out_reconnect_and_ramp_down(
         await rig.wait_machine(lambda m: m.state is BeltState.PAUSED)
         await rig.samples(6)
         assert rig.model.writes[-1].data == PAUSE, describe_writes(rig.model.writes)
-        assert_nothing_started_or_sped_up(rig.model, before + 1)
+        assert_nothing_started_or_sped_up(rig.model, before)
 
         answer = await rig.command("resume")
         assert answer["ok"], answer
@@ -187,14 +191,16 @@ async def test_a_timed_out_command_is_recorded_when_it_failed(tmp_path: Path) ->
     answer is stamped when it timed out, so the record's times never go back."""
     async with fault_rig(
         tmp_path,
-        workouts={"walk": TWO_STEPS},
+        workouts={"walk": ONE_STEP},
         workout_limits=LIMITS,
         profile={"indication_timeout_s": 2.0},
+        extra=START_AT_2,
     ) as rig:
         await rig.start("walk")
-        await rig.wait_speed(1.5)
+        await rig.wait_speed(2.0)
         mark = rig.mark()
         rig.model.stop_indicating()
+        await rig.command("set_speed", {"speed_kmh": 1.8})
         await rig.sim.treadmill.disconnected.wait()
         rig.model.stop_indicating(False)
         await rig.wait_event("link_restored", start=mark)

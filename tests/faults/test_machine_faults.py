@@ -102,7 +102,8 @@ async def test_console_stop_latches_until_a_person_resumes(tmp_path: Path) -> No
         await rig.finish()
 
 
-# The refusals a treadmill may answer a Set Target Speed with (FTMS v1.0 §4.16.2.22, Table 4.24).
+# The refusals a treadmill may answer with (FTMS v1.0 §4.16.2.22, ref/ftms-spec.md §7.2); a
+# Collector shall tolerate each of them (FTMP §4.7).
 REFUSALS = [
     pytest.param(0x02, id="0x02-op-code-not-supported"),
     pytest.param(0x03, id="0x03-invalid-parameter"),

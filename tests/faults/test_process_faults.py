@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from testsupport.daemon import daemon_process
-from testsupport.rig import fault_rig
+from testsupport.rig import START_AT_2, fault_rig
 from testsupport.safety_checks import (
     PAUSE,
     assert_nothing_started_or_sped_up,
@@ -33,8 +33,8 @@ RISE = [
     {"name": "Backward push", "direction": "backward", "duration": "60s", "speed_kmh": 2.5},
 ]
 TWO_STEPS = [
-    {"name": "Backward easy", "direction": "backward", "duration": "3s", "speed_kmh": 1.5},
-    {"name": "Backward push", "direction": "backward", "duration": "60s", "speed_kmh": 2.0},
+    {"name": "Backward one", "direction": "backward", "duration": "2s", "speed_kmh": 2.0},
+    {"name": "Backward two", "direction": "backward", "duration": "60s", "speed_kmh": 2.0},
 ]
 # The site's default acceleration (0.25 km/h/s), so the rise to 2.5 km/h takes 4 s.
 GENTLE = "[limits]\ndecel_kmh_per_s = 2.0\n"
@@ -79,7 +79,9 @@ async def test_sigkill_then_restart_starts_nothing_and_resumes_only_on_command(
     `resumable_session`, starts and speeds up nothing while telemetry samples pass, and only
     `cmd/resume` continues the workout at step 2; the killed record keeps what it wrote, the
     new one is complete; never above the cap."""
-    async with fault_rig(tmp_path, workouts={"rise": TWO_STEPS}, workout_limits=LIMITS) as rig:
+    async with fault_rig(
+        tmp_path, workouts={"rise": TWO_STEPS}, workout_limits=LIMITS, extra=START_AT_2
+    ) as rig:
         started = await rig.start("rise")
         await rig.wait_event("step_started", step=2)
         await rig.wait_speed(2.0)
