@@ -8,21 +8,15 @@ work lives in the module that owns it; this file only wires them up (imports sta
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from treadctl import __version__, config
-from treadctl.config.args import add_check_config
-from treadctl.daemon.demo import add_demo_command
-from treadctl.daemon.run_cmd import add_run_command
-from treadctl.daemon.scan import add_scan_command
+from treadctl import __version__
 from treadctl.errors import TreadctlError
-from treadctl.plot import add_plan_command
-from treadctl.sim.app import add_sim
-from treadctl.workout.commands import add_sessions_command
 
-# name -> (help line, function that adds the subcommand's arguments and returns its runner)
 Runner = Callable[[argparse.Namespace], int]
+Adder = Callable[[argparse.ArgumentParser], Runner]
 
 
 def _version(args: argparse.Namespace) -> int:
@@ -34,44 +28,78 @@ def _add_version(parser: argparse.ArgumentParser) -> Runner:
     return _version
 
 
-SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Runner]]] = {
+def _add_plan(parser: argparse.ArgumentParser) -> Runner:
+    from treadctl import config
+    from treadctl.plot import add_plan_command
+
+    return add_plan_command(parser, load_config=lambda path: config.load_config(path))
+
+
+# name -> (help line, "module:function" that adds the subcommand's arguments and returns its
+# runner). Only the chosen subcommand's module is imported: the daemon's process does not load
+# the demo, the simulator or matplotlib's wiring, and `treadctl --help` stays quick on a Pi.
+SUBCOMMANDS: dict[str, tuple[str, str | Adder]] = {
     "demo": (
         "run a backward-walking workout on a virtual treadmill, with MQTT and a live view",
-        add_demo_command,
+        "treadctl.daemon.demo:add_demo_command",
     ),
-    "run": ("run the daemon: treadmills, workouts and MQTT (systemd service)", add_run_command),
+    "run": (
+        "run the daemon: treadmills, workouts and MQTT (systemd service)",
+        "treadctl.daemon.run_cmd:add_run_command",
+    ),
     "version": ("print the version and exit", _add_version),
     "check-config": (
         "print the resolved configuration (secrets masked) or say what is wrong",
-        add_check_config,
+        "treadctl.config.args:add_check_config",
     ),
-    "sim": ("run virtual FTMS treadmills (for tests, demos, or a spare USB dongle)", add_sim),
-    "scan": ("list the FTMS treadmills in range, strongest signal first", add_scan_command),
-    "plan": (
-        "show a workout's plan: phases, turns and totals (--json, --plot FILE)",
-        lambda parser: add_plan_command(parser, load_config=lambda path: config.load_config(path)),
+    "sim": (
+        "run virtual FTMS treadmills (for tests, demos, or a spare USB dongle)",
+        "treadctl.sim.app:add_sim",
     ),
-    "sessions": ("list recorded sessions, or export one as CSV", add_sessions_command),
+    "scan": (
+        "list the FTMS treadmills in range, strongest signal first",
+        "treadctl.daemon.scan:add_scan_command",
+    ),
+    "plan": ("show a workout's plan: phases, turns and totals (--json, --plot FILE)", _add_plan),
+    "sessions": (
+        "list recorded sessions, or export one as CSV",
+        "treadctl.workout.commands:add_sessions_command",
+    ),
 }
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
-    """The argument parser with every subcommand, and each subcommand's runner."""
+def _adder(target: str | Adder) -> Adder:
+    if not isinstance(target, str):
+        return target
+    module, _, name = target.partition(":")
+    adder: Adder = getattr(importlib.import_module(module), name)
+    return adder
+
+
+def build_parser(
+    argv: Sequence[str] | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
+    """The argument parser and the runner of the subcommand `argv` names (every subcommand's
+    when `argv` is None). The other subcommands are listed with their help line only."""
     parser = argparse.ArgumentParser(
         prog="treadctl",
         description="Backward-walking interval workouts on FTMS treadmills, "
         "with live telemetry over MQTT.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = set(SUBCOMMANDS) if argv is None else {a for a in argv if a in SUBCOMMANDS}
     runners: dict[str, Runner] = {}
-    for name, (help_line, add) in SUBCOMMANDS.items():
-        runners[name] = add(sub.add_parser(name, help=help_line, description=help_line))
+    for name, (help_line, target) in SUBCOMMANDS.items():
+        subparser = sub.add_parser(name, help=help_line, description=help_line)
+        if name in chosen:
+            runners[name] = _adder(target)(subparser)
     return parser, runners
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser, runners = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, runners = build_parser(argv[:1] if argv and argv[0] in SUBCOMMANDS else [])
     args = parser.parse_args(argv)
     try:
         return runners[args.command](args)

@@ -72,17 +72,20 @@ class Session:
         """Whether the governor believes the belt runs."""
         return self.runner.governor.belt is BeltState.RUNNING
 
-    async def wind_down(self, timeout_s: float, poll_s: float = 0.05) -> bool:
+    async def wind_down(
+        self, timeout_s: float, link_up: Callable[[], bool], poll_s: float = 0.05
+    ) -> bool:
         """Ramp a moving belt down and pause it (DESIGN §2 rule 6); True once it has.
 
-        Waits at most `timeout_s` seconds for the final Pause (or Stop) to reach the treadmill.
+        Waits at most `timeout_s` seconds for the final Pause (or Stop) to reach the treadmill,
+        and no longer than `link_up()` holds: with the link gone nothing more can be sent.
         """
         if self.belt_moving and self.active:
             with contextlib.suppress(Exception):
                 await self.runner.pause()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while loop.time() < deadline:
+        while loop.time() < deadline and link_up():
             if not self.belt_moving and self.belt_settled:
                 return True
             await asyncio.sleep(poll_s)

@@ -347,7 +347,11 @@ class TreadmillService:
         session = self.session
         if session is None:
             return
-        settled = await session.wind_down(timeout_s)
+        if not self.connected:  # nothing can reach the belt; its console and key still work
+            self._log.warning("wind_down_link_down", session=session.id)
+            await session.close()
+            return
+        settled = await session.wind_down(timeout_s, lambda: self.connected)
         self._log.info("wind_down_done", session=session.id, paused=settled)
         await session.close()
 
