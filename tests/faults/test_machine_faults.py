@@ -142,12 +142,6 @@ async def test_a_refused_speed_is_reported_and_never_forced(
         await rig.finish()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a refused speed is sent again on every runner pass (about 10 writes a second, each "
-    "with a command_rejected event on MQTT and in the record) for as long as the step lasts "
-    "(reported)",
-)
 async def test_a_refused_speed_is_not_hammered_at_the_treadmill(tmp_path: Path) -> None:
     """A speed the treadmill refused (0x04 Operation Failed) is not sent again and again: at
     most 3 refused writes and 3 `command_rejected` events while 12 telemetry samples pass."""

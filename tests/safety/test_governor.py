@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from treadctl.errors import LatchedError, LimitExceededError, SafetyError
@@ -13,6 +15,7 @@ from treadctl.safety import (
     Governor,
     InclineCommand,
     Limits,
+    Refusal,
     SpeedCommand,
     StartCommand,
     StopCommand,
@@ -383,6 +386,138 @@ def test_a_refused_start_is_not_retried() -> None:
     governor.command_failed(start, 0.1)
     assert governor.belt is BeltState.STOPPED
     assert run(governor, 0.1, 60.0) == []
+
+
+def refusing(
+    governor: Governor, start_s: float, until_s: float, result: Callable[[BeltCommand], int | None]
+) -> list[tuple[float, str, Refusal | None]]:
+    """Like `run`, but the treadmill answers each command with `result(command)` (None:
+    Success); a refusal is reported with `command_failed`. (time, command, the refusal)."""
+    sent: list[tuple[float, str, Refusal | None]] = []
+    now_s = start_s
+    for _ in range(1000):
+        wake = governor.wake_at_s()
+        if wake is None or wake > until_s:
+            break
+        now_s = max(now_s, wake)
+        command = governor.next_command(now_s)
+        if command is None:
+            continue
+        code = result(command)
+        refusal = None
+        if code is not None:
+            refusal = governor.command_failed(command, now_s, result_code=code)
+        sent.append((round(now_s, 3), show(command), refusal))
+    return sent
+
+
+def speeds_refused(code: int) -> Callable[[BeltCommand], int | None]:
+    """A treadmill that answers every Set Target Speed with `code`."""
+    return lambda command: code if isinstance(command, SpeedCommand) else None
+
+
+def test_a_rise_refused_with_0x04_is_tried_later_then_given_up() -> None:
+    """0x04 Operation Failed: the same speed is tried again after 2, 4 and 8 s, not on every
+    pass; after the 4th refusal the rise is given up (the belt keeps its lower speed) until
+    the goal changes, and a person asking again tries it at once."""
+    governor = walking(2.0)
+    governor.set_speed(2.5, 100.0)  # announced: may rise from 105 s
+    sent = refusing(governor, 100.0, 300.0, speeds_refused(0x04))
+    assert [(t, what) for t, what, _ in sent] == [
+        (105.8, "speed 2.2"),
+        (107.8, "speed 2.2"),
+        (111.8, "speed 2.2"),
+        (119.8, "speed 2.2"),
+    ]
+    refusals = [r for _, _, r in sent]
+    assert [(r.attempt, r.retry_at_s, r.given_up) for r in refusals if r] == [
+        (1, 107.8, False),
+        (2, 111.8, False),
+        (3, 119.8, False),
+        (4, None, True),
+    ]
+    assert refusals[0] is not None
+    assert refusals[0].describe(105.8) == {"attempt": 1, "retry_in_s": 2.0}
+    assert refusals[-1] is not None
+    assert refusals[-1].describe(119.8) == {"attempt": 4, "given_up": True}
+    assert governor.commanded_speed_kmh == 2.0
+    assert governor.wake_at_s() is None
+    governor.set_speed(2.5, 300.0)  # a person (or the next step) asks again
+    assert run(governor, 300.0, 310.0)[:2] == [(300.0, "speed 2.2"), (300.8, "speed 2.4")]
+
+
+@pytest.mark.parametrize("code", [0x02, 0x03])
+def test_a_rise_the_treadmill_will_not_take_is_tried_once_more(code: int) -> None:
+    """0x02 Op Code Not Supported, 0x03 Invalid Parameter: one more try after 5 s (devices
+    misuse result codes), then the rise is given up; nothing else is sent."""
+    governor = walking(2.0)
+    governor.set_speed(2.5, 100.0)
+    sent = refusing(governor, 100.0, 300.0, speeds_refused(code))
+    assert [(t, what, r.given_up if r else None) for t, what, r in sent] == [
+        (105.8, "speed 2.2", False),
+        (110.8, "speed 2.2", True),
+    ]
+    assert governor.wake_at_s() is None
+
+
+def test_a_retried_speed_that_is_taken_continues_the_ramp() -> None:
+    """A speed refused once (0x04) and taken on the retry 2 s later: the ramp goes on from
+    there at its usual pace, each step its own setpoint."""
+    governor = walking(2.0)
+    governor.set_speed(2.5, 100.0)
+    answers = iter([0x04])
+    sent = refusing(governor, 100.0, 200.0, lambda command: next(answers, None))
+    assert [(t, what) for t, what, _ in sent] == [
+        (105.8, "speed 2.2"),
+        (107.8, "speed 2.2"),
+        (108.6, "speed 2.4"),
+        (109.1, "speed 2.5"),
+    ]
+    assert governor.commanded_speed_kmh == 2.5
+
+
+def test_a_refused_fall_is_never_given_up() -> None:
+    """A lower speed refused again and again is tried after 2, 4, 8 s and then every 8 s:
+    a belt faster than its goal is never left alone, but never hammered either."""
+    governor = walking(3.0)
+    governor.set_speed(2.0, 100.0)
+    sent = refusing(governor, 100.0, 150.0, speeds_refused(0x04))
+    assert [t for t, _, _ in sent] == [100.6, 102.6, 106.6, 114.6, 122.6, 130.6, 138.6, 146.6]
+    assert {what for _, what, _ in sent} == {"speed 2.7"}
+    assert not any(r.given_up for _, _, r in sent if r)
+
+
+def test_an_incline_given_up_lets_the_speed_rise_go() -> None:
+    """A refused incline rise does not hold the speed back once given up: the moves after it
+    in the fixed order go on; the deck stays level."""
+    governor = walking(2.0)
+    governor.set_incline(1.0, 100.0)
+    governor.set_speed(2.4, 100.0)
+    sent = refusing(
+        governor, 100.0, 200.0, lambda c: 0x03 if isinstance(c, InclineCommand) else None
+    )
+    assert [(t, what) for t, what, _ in sent] == [
+        (101.0, "incline 0.5"),
+        (106.0, "incline 0.5"),
+        (106.8, "speed 2.2"),
+        (107.6, "speed 2.4"),
+    ]
+    assert governor.commanded_incline_pct is None
+    assert governor.commanded_speed_kmh == 2.4
+
+
+def test_a_pause_after_a_given_up_rise_still_pauses() -> None:
+    """A rise given up, then a pause: the belt is paused from the speed it kept, and the
+    refusal is forgotten (a new goal)."""
+    governor = walking(2.0)
+    governor.set_speed(2.5, 100.0)
+    refusing(governor, 100.0, 200.0, speeds_refused(0x03))
+    governor.pause(200.0)
+    assert run(governor, 200.0, 260.0) == [
+        (200.6, "speed 1.7"),
+        (201.1, "speed 1.5"),
+        (201.6, "pause"),
+    ]
 
 
 def test_control_lost_sends_nothing_until_a_person_starts() -> None:

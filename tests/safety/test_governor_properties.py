@@ -104,8 +104,11 @@ OPS = st.one_of(
         ),
     ),
     st.tuples(st.just("face"), directions),
-    st.tuples(st.just("command_failed"), st.none()),
+    st.tuples(st.just("command_failed"), st.sampled_from([None, 0x02, 0x03, 0x04, 0x05])),
 )
+MIN_RETRY_S = 2.0  # the soonest a refused setpoint is sent again (treadctl.safety.refusals)
+# Requests after which a refused setpoint may go again at once (the goal changed).
+KEEPS_REFUSALS = {"observe", "face", "control_lost", "link_lost", "command_failed"}
 STEP = st.tuples(st.floats(0.0, 20.0) | st.floats(0.0, 1.0), OPS)
 WARM_UP = st.lists(
     st.sampled_from(
@@ -132,6 +135,7 @@ class Belt:
     announcements: list[Announcement] = field(default_factory=list)
     last_command: BeltCommand | None = None
     sent: set[str] = field(default_factory=set)
+    refused: tuple[BeltCommand, float] | None = None  # a refused setpoint and when
 
     def collect(self) -> None:
         self.announcements.extend(self.governor.take_announcements())
@@ -154,6 +158,9 @@ class Belt:
             self.last_speed = None
         if isinstance(command, SpeedCommand | InclineCommand):
             assert self.running, f"{command} while the belt is not running"
+            if self.refused is not None and self.refused[0] == command:
+                too_soon = now_s < self.refused[1] + MIN_RETRY_S - EPS
+                assert not too_soon, f"{command} refused at {self.refused[1]}, sent again"
         if isinstance(command, InclineCommand):
             assert not self.latched, f"{command} while latched"
         if isinstance(command, SpeedCommand) and self.latched:  # only ramping a moving belt down
@@ -222,6 +229,8 @@ def drain(belt: Belt, until_s: float, now_s: float) -> float:
 
 def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
     g = belt.governor
+    if op not in KEEPS_REFUSALS:
+        belt.refused = None
     try:
         if op == "set_speed":
             g.set_speed(float(arg), now_s)  # type: ignore[arg-type]
@@ -283,11 +292,14 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
         elif op == "command_failed" and isinstance(
             belt.last_command, SpeedCommand | InclineCommand | StartCommand
         ):
-            g.command_failed(belt.last_command, now_s)
-            if isinstance(belt.last_command, StartCommand):
+            refused, belt.last_command = belt.last_command, None  # one answer per write
+            g.command_failed(refused, now_s, result_code=arg)  # type: ignore[arg-type]
+            if isinstance(refused, StartCommand):
                 belt.running, belt.last_speed = False, None
-            elif isinstance(belt.last_command, SpeedCommand):
-                belt.last_speed = belt.prev_speed  # the belt keeps the speed before
+            else:
+                belt.refused = (refused, now_s)
+                if isinstance(refused, SpeedCommand):
+                    belt.last_speed = belt.prev_speed  # the belt keeps the speed before
     except SafetyError:
         pass
     belt.collect()

@@ -364,6 +364,35 @@ async def test_a_refused_command_is_reported(rig: ModelRig) -> None:
     assert rejected.data["result_code"] == 4
 
 
+@pytest.mark.parametrize("rig", [LEVEL], indirect=True)
+async def test_a_refused_speed_is_tried_later_not_hammered(rig: ModelRig) -> None:
+    """Step 2's rise refused with 0x04 on every try: 4 writes in all (after 2, 4 and 8 s), not
+    one per runner pass; each `command_rejected` says the attempt and when the next comes, the
+    last that it gave up; the step goes on at the speed the belt kept, and the next step's
+    speed (a new goal) is sent once the treadmill takes speeds again."""
+    await rig.runner.start()
+    await rig.advance(50)
+    before, events = len(rig.model.writes), len(rig.events)
+    rig.model.force_result(0x02, 0x04)
+    await rig.advance(60)  # the whole of step 2 (3.0 km/h) at fake time
+    refused = [w for w in rig.model.writes[before:] if w.result == 0x04]
+    assert [w.data for w in refused] == [b"\x02\xdc\x00"] * 4  # 2.20 km/h
+    assert [round(w.time_s - refused[0].time_s, 3) for w in refused] == [0.0, 2.0, 6.0, 14.0]
+    rejected = [e.data for e in rig.events[events:] if e.kind == "command_rejected"]
+    assert [(e["attempt"], e.get("retry_in_s"), e.get("given_up")) for e in rejected] == [
+        (1, 2.0, None),
+        (2, 4.0, None),
+        (3, 8.0, None),
+        (4, None, True),
+    ]
+    assert {e["result_code"] for e in rejected} == {4}
+    assert rig.model.belt.speed_kmh == 2.0
+    rig.model.force_result(0x02, None)
+    await until(rig, lambda: rig.runner.progress()["step_index"] == 3)
+    await rig.advance(20)
+    assert rig.model.belt.speed_kmh == 2.5
+
+
 async def test_stop_ends_the_workout_gently(rig: ModelRig) -> None:
     """Stop ramps the belt down and stops it; the workout is over and the runner returns."""
     await rig.runner.start()

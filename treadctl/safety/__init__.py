@@ -27,6 +27,7 @@ from treadctl.safety.limits import (
     Limits,
     TurnSettings,
 )
+from treadctl.safety.refusals import Refusal
 from treadctl.safety.types import Announcement, BeltState, Move, Setpoint
 
 describe_command = describe
@@ -45,6 +46,7 @@ __all__ = [
     "InclineCommand",
     "Limits",
     "Move",
+    "Refusal",
     "Setpoint",
     "SpeedCommand",
     "StartCommand",

@@ -5,13 +5,15 @@ Owns: the state (belt, goals, commanded and reported values, turn, latch, announ
 A move is chosen in a fixed order — incline down, speed down, incline up, speed up — so each
 ramp is a clean segment that a plan can predict. A step of `ramp_step` hundredths is sent once
 the linear ramp from its anchor has reached it, and never within the command interval; a speed
-rise additionally waits for an announcement at least `turn.announce_s` old.
+rise additionally waits for an announcement at least `turn.announce_s` old. A move whose value
+the treadmill refused waits for its retry, or is skipped once given up (`refusals`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from treadctl.safety._state import Ending, GovernorState, TurnStage
 from treadctl.safety.commands import (
@@ -28,8 +30,6 @@ from treadctl.safety.commands import (
 from treadctl.safety.grid import centi, ramp_step, real
 from treadctl.safety.types import Announcement, BeltState, Move
 
-REANCHOR_C = 50  # ramp from the reported speed when it differs from ours by > 0.5 km/h …
-REANCHOR_AFTER_S = 3.0  # … for this long without a break (Q21: lag, single zero frames)
 _EPS_S = 1e-9
 
 
@@ -105,13 +105,16 @@ class GovernorCore(GovernorState):
 
     def _send(self, step: _Step, now_s: float) -> BeltCommand:
         command: BeltCommand
+        refused = self._refused.get(step.quantity)
+        if refused is not None and centi(refused.value) != step.value:
+            del self._refused[step.quantity]  # another value: the refused one is behind us
         if step.quantity == "speed":
             before = self._cmd_speed
             self._prev_speed, self._cmd_speed = before, step.value
             self._last_speed_s, self._rep_off_since_s = now_s, None
             rise = before is not None and step.value > before
             if rise and self._announced is not None and step.value >= self._announced[0]:
-                self._announced = None  # this announcement is used up
+                self._announced = None  # this announcement is used up (a retry needs another)
             command = _issue_speed(real(step.value))
         else:
             before = self._incline_base()
@@ -132,7 +135,7 @@ class GovernorCore(GovernorState):
             return None
         moving_turn = self._ending is Ending.TURN and self._turn.speed_kmh > 0
         if self._cmd_speed is None and moving_turn:
-            return _Step("speed", self._turn_floor(), ready, self._last_cmd_s)
+            return self._held(_Step("speed", self._turn_floor(), ready, self._last_cmd_s))
         if self._cmd_speed is None and self._ending is not None:
             return None  # speed unknown (e.g. after a reconnect): pause without a ramp
         if self._cmd_speed is None:  # just started: set the start speed
@@ -141,24 +144,43 @@ class GovernorCore(GovernorState):
                 value = min(
                     value, max(self._goal_speed, self._ranges.speed_grid(self._direction).low)
                 )
-            return _Step("speed", value, ready, self._last_cmd_s)
+            return self._held(_Step("speed", value, ready, self._last_cmd_s))
         s_base = self._speed_base()
         if s_base is None:
             return None
+        for move in self._moves(s_base, ready):
+            held = self._held(move)
+            if held is not None:
+                return held
+        return None  # nothing to do, or only moves given up after refusals
+
+    def _moves(self, s_base: int, ready: float) -> Iterator[_Step]:
+        """The moves wanted now, in the fixed order (each given up one lets the next go)."""
         s_goal, i_goal = self._targets(s_base)
         i_base = self._incline_base()
         if i_goal is not None and i_base is not None and i_goal < i_base:
-            return self._ramp("incline", i_base, i_goal, ready)
+            yield self._ramp("incline", i_base, i_goal, ready)
         if s_goal is not None and s_goal < s_base:
-            return self._ramp("speed", s_base, s_goal, ready)
+            yield self._ramp("speed", s_base, s_goal, ready)
         if i_goal is not None and i_base is not None and i_goal > i_base:
-            return self._ramp("incline", i_base, i_goal, ready)
+            yield self._ramp("incline", i_base, i_goal, ready)
         if s_goal is not None and s_goal > s_base:
             announced = self._announced
             if announced is None or announced[0] < s_goal:
-                return _Step("announce", s_goal, -math.inf, -math.inf)
-            return self._ramp("speed", s_base, s_goal, ready, announced[1] + self._turn.announce_s)
-        return None
+                if self._held(self._ramp("speed", s_base, s_goal, ready)) is not None:
+                    yield _Step("announce", s_goal, -math.inf, -math.inf)
+                return  # a rise given up is not announced again
+            yield self._ramp("speed", s_base, s_goal, ready, announced[1] + self._turn.announce_s)
+
+    def _held(self, step: _Step) -> _Step | None:
+        """`step` as a refusal of its value allows it: not before the retry, None when given
+        up (`refusals`). Another value is another setpoint: it goes as planned."""
+        refused = self._refused.get(step.quantity)
+        if refused is None or centi(refused.value) != step.value:
+            return step
+        if refused.retry_at_s is None:
+            return None
+        return replace(step, send_at=max(step.send_at, refused.retry_at_s))
 
     def _ramp(
         self, quantity: str, base: int, target: int, ready: float, not_before: float = -math.inf
@@ -225,38 +247,6 @@ class GovernorCore(GovernorState):
         self._last_cmd_s = now_s
         return command
 
-    # --- bases, grids, caps ----------------------------------------------------------------
-
-    def _speed_base(self) -> int | None:
-        cmd, rep, since = self._cmd_speed, self._rep_speed, self._rep_off_since_s
-        if cmd is None:
-            return None
-        if rep is not None and since is not None and self._rep_speed_s - since >= REANCHOR_AFTER_S:
-            return self._ranges.device_speed_grid().floor(rep)  # the belt is really elsewhere
-        return cmd
-
-    def _observe_speed(self, reported_c: int | None, now_s: float) -> None:
-        self._rep_speed, self._rep_speed_s = reported_c, now_s
-        cmd = self._cmd_speed
-        off = reported_c is not None and cmd is not None and abs(reported_c - cmd) > REANCHOR_C
-        if not off:
-            self._rep_off_since_s = None
-        elif self._rep_off_since_s is None:
-            self._rep_off_since_s = max(now_s, self._last_speed_s)
-
-    def _incline_base(self) -> int | None:
-        if not self._device.incline_supported:
-            return None
-        if self._cmd_incline is not None:
-            return self._cmd_incline
-        rep = self._rep_incline
-        return 0 if rep is None else self._ranges.incline_grid().nearest(rep)
-
-    def _turn_floor(self) -> int:
-        return self._ranges.turn_floor(
-            self._turn, self._direction, self._turn_to or self._direction
-        )
-
     # --- state changes -------------------------------------------------------------------
 
     def _ensure_announced(
@@ -294,11 +284,19 @@ class GovernorCore(GovernorState):
         self._pending_stop, self._pending_start = command, False
         self._belt, self._ending, self._announced = belt, None, None
         self._cmd_speed = None
+        self._forget_refusals()
 
-    def _undo(self, command: BeltCommand) -> None:
+    def _undo(self, command: BeltCommand) -> bool:
+        """Forget what a refused `command` would have done; False when there is nothing to
+        undo: the governor has moved on since it was sent (a stop, a reconnect, a start)."""
         if isinstance(command, SpeedCommand):
+            if self._cmd_speed != centi(command.speed_kmh):
+                return False
             self._cmd_speed = self._prev_speed
         elif isinstance(command, InclineCommand):
+            if self._cmd_incline != centi(command.incline_pct):
+                return False
             self._cmd_incline = self._prev_incline
         elif isinstance(command, StartCommand):
             self._belt, self._cmd_speed = self._belt_before_start, None
+        return True

@@ -1,7 +1,8 @@
 """The governor's state: what it knows about the belt, the goals, the turn and the latch.
 
-Owns: `GovernorState` (the fields and their read-only views), `TurnStage` and `Ending`. The
-step logic is in `_core`, the requests in `governor`.
+Owns: `GovernorState` (the fields and their read-only views, the speed and incline bases a
+ramp starts from, and the memory of refused setpoints: `refusals`), `TurnStage` and `Ending`.
+The step logic is in `_core`, the requests in `governor`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from treadctl.safety.commands import StopCommand
-from treadctl.safety.grid import real
+from treadctl.safety.commands import InclineCommand, SpeedCommand, StopCommand
+from treadctl.safety.grid import centi, real
 from treadctl.safety.limits import DeviceCaps, Direction, Limits, TurnSettings
 from treadctl.safety.ranges import Ranges
+from treadctl.safety.refusals import Refusal, retry_delay_s
 from treadctl.safety.types import Announcement, BeltState, Move
+
+REANCHOR_C = 50  # ramp from the reported speed when it differs from ours by > 0.5 km/h …
+REANCHOR_AFTER_S = 3.0  # … for this long without a break (Q21: lag, single zero frames)
 
 
 class TurnStage(StrEnum):
@@ -74,6 +79,7 @@ class GovernorState:
         self._turn_begun_s = -math.inf
         self._hold_started_s: float | None = None
         self._announced: tuple[int, float] | None = None
+        self._refused: dict[str, Refusal] = {}  # the last refusal per quantity (`refusals`)
         self._outbox: list[Announcement] = []
         self.last_move: Move | None = None
 
@@ -168,3 +174,56 @@ class GovernorState:
     def top_speed_kmh(self, direction: Direction) -> float:
         """The highest speed allowed in `direction` (cap and device maximum, on the grid)."""
         return real(self._ranges.top_speed(direction))
+
+    # --- bases and refusals ----------------------------------------------------------------
+
+    def _speed_base(self) -> int | None:
+        cmd, rep, since = self._cmd_speed, self._rep_speed, self._rep_off_since_s
+        if cmd is None:
+            return None
+        if rep is not None and since is not None and self._rep_speed_s - since >= REANCHOR_AFTER_S:
+            return self._ranges.device_speed_grid().floor(rep)  # the belt is really elsewhere
+        return cmd
+
+    def _observe_speed(self, reported_c: int | None, now_s: float) -> None:
+        self._rep_speed, self._rep_speed_s = reported_c, now_s
+        cmd = self._cmd_speed
+        off = reported_c is not None and cmd is not None and abs(reported_c - cmd) > REANCHOR_C
+        if not off:
+            self._rep_off_since_s = None
+        elif self._rep_off_since_s is None:
+            self._rep_off_since_s = max(now_s, self._last_speed_s)
+
+    def _incline_base(self) -> int | None:
+        if not self._device.incline_supported:
+            return None
+        if self._cmd_incline is not None:
+            return self._cmd_incline
+        rep = self._rep_incline
+        return 0 if rep is None else self._ranges.incline_grid().nearest(rep)
+
+    def _turn_floor(self) -> int:
+        return self._ranges.turn_floor(
+            self._turn, self._direction, self._turn_to or self._direction
+        )
+
+    def _refuse(
+        self, command: SpeedCommand | InclineCommand, now_s: float, result_code: int | None
+    ) -> Refusal:
+        """Remember a refused setpoint (after `_undo`) and when to try it again."""
+        if isinstance(command, SpeedCommand):
+            quantity, value, base = "speed", centi(command.speed_kmh), self._speed_base()
+        else:
+            quantity, value, base = "incline", centi(command.incline_pct), self._incline_base()
+        before = self._refused.get(quantity)
+        attempt = before.attempt + 1 if before and centi(before.value) == value else 1
+        delay_s = retry_delay_s(result_code, attempt, falling=base is None or value < base)
+        retry_at_s = None if delay_s is None else now_s + delay_s
+        refusal = Refusal(quantity, real(value), result_code, attempt, retry_at_s)
+        self._refused[quantity] = refusal
+        return refusal
+
+    def _forget_refusals(self, *quantities: str) -> None:
+        """A goal changed: refused setpoints may be tried at once (all when none named)."""
+        for quantity in quantities or tuple(self._refused):
+            self._refused.pop(quantity, None)

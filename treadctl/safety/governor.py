@@ -8,6 +8,14 @@ caps per direction and device range (1); rises ≤ accel, falls ≤ decel, in wh
 most once per command interval (2); caps only lowered (3); no implicit start, latch after a
 console stop, safety key or emergency stop (4); direction only changes in a turn, a rise only
 after an announcement ≥ `turn.announce_s` old (5). The step logic lives in `_core`.
+
+A refused speed or incline (`command_failed` with the 0x80 result code) leaves the belt as it
+was and is never sent again at once (`refusals` has the table): 0x04 Operation Failed, 0x05
+Control Not Permitted (the BLE layer re-requests control) and no answer mean "try later" (again
+after 2, 4 and 8 s); 0x02 Op Code Not Supported and 0x03 Invalid Parameter mean "not this" (one
+more try after 5 s). Then a rise is given up — the belt keeps its lower speed — until the goal
+changes (a step, a person's request, start, pause, turn, stop, reconnect); a fall never is (again
+every 8 s). A refused Start or Stop is not repeated: a person decides what comes next.
 """
 
 from __future__ import annotations
@@ -15,17 +23,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from treadctl.errors import LatchedError, SafetyError
-from treadctl.safety._core import GovernorCore
+from treadctl.safety._machine import MachineReports
 from treadctl.safety._state import Ending, TurnStage
-from treadctl.safety.commands import BeltCommand, StopCommand, _issue_stop
+from treadctl.safety.commands import StopCommand, _issue_stop
 from treadctl.safety.grid import centi, real
 from treadctl.safety.limits import Direction, Limits
 from treadctl.safety.ranges import Ranges
 from treadctl.safety.types import Announcement, BeltState, Setpoint
 
 
-class Governor(GovernorCore):
-    """Turns requests into safe belt commands. See the module docstring for the rules."""
+class Governor(MachineReports):
+    """Turns requests into safe belt commands. See the module docstring for the rules; what
+    the treadmill reports (speeds, console, link, refusals) is taken in by `MachineReports`."""
 
     # --- goals ---------------------------------------------------------------------------
 
@@ -41,6 +50,7 @@ class Governor(GovernorCore):
         turning = self._turn_stage is not None
         direction = self._turn_to if turning and self._turn_to else self._direction
         value = self._ranges.check_speed(speed_kmh, direction)
+        self._forget_refusals("speed")
         rise_at: float | None = None
         if turning:
             self._turn_goal_speed, floor = value, self._turn_floor()
@@ -63,6 +73,7 @@ class Governor(GovernorCore):
         if self._latched:
             raise LatchedError(_LATCHED_TEXT, reason="latched")
         value = self._ranges.check_incline(incline_pct)
+        self._forget_refusals("incline")
         if self._turn_stage is not None:
             self._turn_goal_incline = value
         elif value != self._goal_incline:
@@ -113,6 +124,7 @@ class Governor(GovernorCore):
             raise SafetyError(f"already walking {direction}", reason="same_direction")
         speed_c = self._ranges.check_speed(speed_kmh, direction)
         incline_c = self._ranges.check_incline(incline_pct)
+        self._forget_refusals()
         self._turn_to, self._turn_begun_s = direction, now_s
         self._turn_goal_speed, self._turn_goal_incline = speed_c, incline_c
         self._turn_stage = TurnStage.RAMPING
@@ -131,6 +143,7 @@ class Governor(GovernorCore):
         Returns one `Setpoint` per goal that was clamped."""
         self._limits = self._limits.lowered_by(other)
         self._ranges = Ranges(self._limits, self._device)
+        self._forget_refusals()
         clamps: list[Setpoint] = []
         if self._goal_speed is not None:
             top = self._ranges.top_speed(self._direction)
@@ -188,6 +201,7 @@ class Governor(GovernorCore):
         """A gentle pause: ramp down at the deceleration limit to the start speed, then Pause
         (Stop where the device has no Pause). The incline stays."""
         self._pending_start = False
+        self._forget_refusals()
         if self._belt is BeltState.RUNNING and self._ending is None:
             self._ending, self._ending_s = Ending.PAUSE, now_s
             self._announced = None
@@ -195,6 +209,7 @@ class Governor(GovernorCore):
     def finish(self, now_s: float) -> None:
         """End of a workout: incline to 0, ramp down, then Stop."""
         self._pending_start = False
+        self._forget_refusals()
         if self._belt is BeltState.RUNNING and self._ending is not Ending.STOP:
             self._ending, self._ending_s = Ending.STOP, now_s
             self._announced = None
@@ -214,85 +229,10 @@ class Governor(GovernorCore):
         self._last_cmd_s = now_s
         return command
 
-    # --- the treadmill -------------------------------------------------------------------
-
-    def observe_speed(self, reported_kmh: float | None, now_s: float) -> None:
-        """The belt's reported speed (Treadmill Data), or None when not available."""
-        self._observe_speed(None if reported_kmh is None else centi(reported_kmh), now_s)
-
-    def observe_incline(self, reported_pct: float | None, now_s: float) -> None:
-        """The deck's reported incline, or None when not available."""
-        self._rep_incline = None if reported_pct is None else centi(reported_pct)
-
-    def console_stopped(self, now_s: float, *, pause: bool) -> None:
-        """Stopped or paused on the console (Machine Status 0x02): latch."""
-        self._latch(now_s, BeltState.PAUSED if pause else BeltState.STOPPED)
-
-    def safety_key_pulled(self, now_s: float) -> None:
-        """Stopped by the safety key (Machine Status 0x03): latch."""
-        self._latch(now_s, BeltState.STOPPED)
-
-    def console_started(self, now_s: float) -> None:
-        """Started or resumed on the console (Machine Status 0x04): a person's start. The
-        belt now runs at its own start speed; a turn hold ends (the person chose to go)."""
-        self._latched = False
-        self._pending_start = False
-        if self._belt is BeltState.RUNNING:
-            return  # already moving (a late or repeated notification)
-        if self._turn_stage is TurnStage.HOLDING:
-            self._finish_turn(now_s)
-        self._belt = BeltState.RUNNING
-        self._cmd_speed = None
-        self._ending = None
-        self._announce_goal(now_s, "console_start")
-
-    def control_lost(self, now_s: float) -> None:
-        """Control Permission Lost (0xFF): send nothing until a person starts again."""
-        self._control = False
-        self._pending_start = False
-
-    def link_lost(self, now_s: float) -> None:
-        """The Bluetooth link dropped: send nothing until it is back (rule 7)."""
-        self._link = False
-        self._pending_start = False
-
-    def link_restored(
-        self, now_s: float, *, belt_moving: bool, reported_speed_kmh: float | None = None
-    ) -> None:
-        """The link is back (rule 7): a stopped belt is left alone; a moving one is ramped
-        down from its reported speed and paused. Nothing resumes until a person asks."""
-        self._link = self._control = True
-        self._pending_start = False
-        self._announced = None
-        self.observe_speed(reported_speed_kmh, now_s)  # what was reported before is stale
-        if belt_moving:
-            self._belt = BeltState.RUNNING
-            if self._rep_speed is not None:
-                self._cmd_speed = self._ranges.device_speed_grid().floor(self._rep_speed)
-            self._base_s = now_s
-            if self._ending is None:
-                self._ending = Ending.PAUSE
-            self._ending_s = now_s  # the ramp down starts from what the belt does now
-            return
-        self._belt = BeltState.STOPPED
-        self._cmd_speed = None
-        if self._turn_stage is TurnStage.RAMPING:
-            self._enter_hold(now_s)
-        self._ending = None
-
-    def command_failed(self, command: BeltCommand, now_s: float) -> None:
-        """The treadmill refused `command`: forget what it would have done."""
-        self._undo(command)
-
     # --- helpers -------------------------------------------------------------------------
 
-    def _latch(self, now_s: float, belt: BeltState) -> None:
-        self._queue_stop(None, belt)
-        self._latched = True
-        if self._turn_stage is TurnStage.RAMPING:
-            self._enter_hold(now_s)
-
     def _resume(self, now_s: float, reason: str) -> None:
+        self._forget_refusals()
         if self._belt is BeltState.RUNNING:
             if self._ending is Ending.PAUSE:
                 self._ending = None
@@ -302,15 +242,6 @@ class Governor(GovernorCore):
         self._pending_start = True
         self._pending_stop = None
         self._announce_goal(now_s, reason)
-
-    def _announce_goal(self, now_s: float, reason: str) -> None:
-        if self._goal_speed is None:
-            return
-        base = self._speed_base()
-        if base is None or self._belt is not BeltState.RUNNING or self._pending_start:
-            base = self._ranges.start_speed(self._direction)
-        if self._goal_speed > base:
-            self._ensure_announced(self._goal_speed, now_s, reason)
 
 
 _LATCHED_TEXT = (

@@ -200,11 +200,20 @@ class Conductor(Playback):
         self._emit("link_restored", belt_moving=belt_moving)
 
     def command_failed(
-        self, command: BeltCommand, error: str, now_s: float, **detail: object
+        self, command: BeltCommand, error: str, now_s: float, *, result_code: int | None = None
     ) -> None:
-        """The treadmill refused `command` (or it could not be sent)."""
-        self.governor.command_failed(command, now_s)
-        self._emit("command_rejected", **describe_command(command), error=error, **detail)
+        """The treadmill refused `command` with `result_code` (None: no answer, or it could
+        not be sent). `command_rejected` says so, and for a speed or incline which attempt
+        this was and when the governor tries again (`retry_in_s`) or that it gave up."""
+        refusal = self.governor.command_failed(command, now_s, result_code=result_code)
+        retry = refusal.describe(now_s) if refusal is not None else {}
+        self._emit(
+            "command_rejected",
+            **describe_command(command),
+            error=error,
+            result_code=result_code,
+            **retry,
+        )
         if isinstance(command, StartCommand) and self.state is RunState.RUNNING:
             self._hold(now_s, RunState.PAUSED, "start_refused")
 
