@@ -326,13 +326,6 @@ class PersistentMosquitto(MosquittoBroker):
         return config
 
 
-async def publish_raw(broker: Broker, messages: list[tuple[str, bytes]], *, qos: int = 0) -> None:
-    """Publish `messages` (topic, payload) from a client of its own, as fast as it goes."""
-    async with aiomqtt.Client(broker.host, broker.port) as client:
-        for topic, payload in messages:
-            await client.publish(topic, payload, qos=qos)
-
-
 def is_telemetry(message: Received) -> bool:
     """A telemetry message of the rig's treadmill."""
     return message.topic == f"{BASE}/telemetry"
