@@ -1,6 +1,6 @@
 """A whole site for end-to-end fault tests: virtual treadmill, real broker, the real daemon.
 
-    async with fault_rig(tmp_path, workout=BACKWARD) as rig:   # READY, link up
+    async with fault_rig(tmp_path, workouts={"fault": STEPS}) as rig:   # READY, link up
         await rig.start("fault")                               # cmd/start, answered ok
         await rig.wait_speed(2.0)                              # the machine's own belt
         rig.sim.treadmill.pull_safety_key()                    # break something
