@@ -293,13 +293,13 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
             belt.last_command, SpeedCommand | InclineCommand | StartCommand
         ):
             refused, belt.last_command = belt.last_command, None  # one answer per write
-            g.command_failed(refused, now_s, result_code=arg)  # type: ignore[arg-type]
+            refusal = g.command_failed(refused, now_s, result_code=arg)  # type: ignore[arg-type]
+            if refusal is not None:  # None: a stop, start or reconnect came in since it was sent
+                belt.refused = (refused, now_s)
             if isinstance(refused, StartCommand):
                 belt.running, belt.last_speed = False, None
-            else:
-                belt.refused = (refused, now_s)
-                if isinstance(refused, SpeedCommand):
-                    belt.last_speed = belt.prev_speed  # the belt keeps the speed before
+            elif isinstance(refused, SpeedCommand):
+                belt.last_speed = belt.prev_speed  # the belt keeps the speed before
     except SafetyError:
         pass
     belt.collect()
