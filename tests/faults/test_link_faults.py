@@ -179,12 +179,6 @@ async def test_control_permission_lost_pauses_the_workout_until_resume(tmp_path:
         await rig.finish()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runner stamps an event or setpoint with the time its loop pass began, not when "
-    "it happened: a command that times out is recorded 2 s (FTMP: 30 s) early, before "
-    "telemetry received meanwhile (reported)",
-)
 async def test_a_timed_out_command_is_recorded_when_it_failed(tmp_path: Path) -> None:
     """The session record is written as things happen: the refusal of a speed write that got no
     answer is stamped when it timed out, so the record's times never go back."""

@@ -14,8 +14,15 @@ from pathlib import Path
 import pytest
 from testsupport.model_sink import ModelRig, ModelSink, device_caps
 
-from treadctl.errors import CommandError, LatchedError, LimitExceededError, SafetyError
+from treadctl.errors import (
+    CommandError,
+    LatchedError,
+    LimitExceededError,
+    ProcedureTimeoutError,
+    SafetyError,
+)
 from treadctl.safety import (
+    BeltCommand,
     Direction,
     Governor,
     InclineCommand,
@@ -30,6 +37,7 @@ from treadctl.sim.model import Quirks, TreadmillConfig, TreadmillModel
 from treadctl.workout.bundled import resolve_workout
 from treadctl.workout.clock import FakeClock
 from treadctl.workout.compiler import compile_plan
+from treadctl.workout.plan import RunnerEvent
 from treadctl.workout.recorder import SessionRecorder
 from treadctl.workout.runner import Runner
 from treadctl.workout.script import parse_workout
@@ -489,3 +497,61 @@ async def test_a_start_before_the_loop_is_recorded(tmp_path: Path) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+class UnansweredSpeed:
+    """A `CommandSink` whose speed write, once `armed`, gets no answer: after `timeout_s` of
+    fake time it fails with `ProcedureTimeoutError`, as the BLE layer reports it. Everything
+    else goes to the model, whose telemetry keeps coming meanwhile."""
+
+    def __init__(self, inner: ModelSink, timeout_s: float = 2.0) -> None:
+        self.inner, self.timeout_s, self.armed = inner, timeout_s, False
+        self.written_s: float | None = None  # when the unanswered write went out
+
+    async def send(self, command: BeltCommand) -> None:
+        """Fail the armed speed write after the timeout; pass anything else on."""
+        if self.armed and isinstance(command, SpeedCommand):
+            self.armed, self.written_s = False, self.inner.clock.now()
+            await self.inner.clock.sleep(self.timeout_s)
+            raise ProcedureTimeoutError("no 0x80 response within 2.0 s", op_code=0x02)
+        await self.inner.send(command)
+
+
+async def test_a_timed_out_write_is_recorded_when_it_failed(tmp_path: Path) -> None:
+    """A speed write that gets no answer for 2 s: telemetry received meanwhile is recorded
+    as it comes, and the refusal when the write failed, not when the loop pass began; the
+    record's times never go back, and the published event carries the same time."""
+    clock = FakeClock()
+    model = TreadmillModel(TreadmillConfig(rate_hz=2.0, speed_min_kmh=1.0))
+    inner = ModelSink(model, clock)
+    sink = UnansweredSpeed(inner)
+    device = device_caps(model)
+    plan = compile_plan(parse_workout(LEVEL, source="l.toml"), Limits(), device)
+    recorder = SessionRecorder(tmp_path, workout=plan.workout, treadmill_id="sim-1")
+    runner = Runner(Governor(Limits(), device), sink, clock, plan=plan, recorder=recorder)
+    inner.runner = runner
+    events: list[RunnerEvent] = []
+    runner.add_listener(events.append)
+    tasks = [asyncio.create_task(runner.run()), asyncio.create_task(inner.ticker())]
+    await runner.start()
+    await clock.advance(30.0)
+    sink.armed = True
+    await runner.set_speed(1.8)  # a person's slower speed: the write that gets no answer
+    await clock.advance(10.0)
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    lines = [json.loads(line) for line in recorder.path.read_text(encoding="utf-8").splitlines()]
+    assert sink.written_s is not None
+    sent_s = sink.written_s  # session time: the fake clock began at 0 with the runner
+    times = [line["t_s"] for line in lines[1:]]
+    assert times == sorted(times), "the record's times go back"
+    [rejected] = [line for line in lines if line.get("event") == "command_rejected"]
+    assert rejected["t_s"] == pytest.approx(sent_s + 2.0)
+    assert rejected["result_code"] is None
+    assert rejected["retry_in_s"] == 2.0
+    waiting = [line["t_s"] for line in lines if line["type"] == "telemetry"]
+    assert [t for t in waiting if sent_s < t < sent_s + 2.0], "no telemetry while waiting"
+    [published] = [e for e in events if e.kind == "command_rejected"]
+    assert published.data["t_s"] == rejected["t_s"]

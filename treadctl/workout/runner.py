@@ -5,7 +5,9 @@ its commands one by one to a `CommandSink` (a refused command is reported and un
 link pauses the workout), person commands (`start`, `pause`, `resume`, `stop`, `skip`,
 `set_speed`, `set_incline`; `emergency_stop` is sent at once, ahead of anything queued),
 what the daemon feeds in (telemetry, machine status, link lost/restored), events to listeners
-and the session record.
+and the session record. Every event and record is stamped with the clock when it is written
+(a setpoint when its send returned), not when the loop pass began: a send may take seconds,
+and the record's times must never go back.
 """
 
 from __future__ import annotations
@@ -107,13 +109,12 @@ class Runner:
         try:
             while True:
                 self._wakeup.clear()
-                now_s = self._clock.now()
-                commands = self.conductor.tick(now_s)
-                await self._deliver(commands, now_s)
-                self._publish(now_s)
+                commands = self.conductor.tick(self._clock.now())
+                await self._deliver(commands)
+                self._publish()
                 if self.done and self.governor.wake_at_s() is None:
                     return
-                await self._wait(self.conductor.wake_at(), now_s)
+                await self._wait(self.conductor.wake_at(), self._clock.now())
         finally:
             self._close()
 
@@ -133,20 +134,18 @@ class Runner:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def _deliver(self, commands: list[BeltCommand], now_s: float) -> None:
+    async def _deliver(self, commands: list[BeltCommand]) -> None:
         estops = self._estops
         for command in commands:
             if self._estops != estops:
                 break  # an emergency stop came in meanwhile: nothing queued before it goes out
-            if await self._send(command, now_s):
+            if await self._send(command):
                 direction = str(self.governor.direction)
-                self._record(
-                    "setpoint", now_s, {**describe_command(command), "direction": direction}
-                )
+                self._record("setpoint", {**describe_command(command), "direction": direction})
             elif not self.governor.has_control:
                 break
 
-    async def _send(self, command: BeltCommand, now_s: float) -> bool:
+    async def _send(self, command: BeltCommand) -> bool:
         try:
             await self._sink.send(command)
         except LinkLostError as exc:
@@ -185,46 +184,41 @@ class Runner:
 
     async def set_speed(self, speed_kmh: float, direction: Direction | None = None) -> Setpoint:
         """Set the speed (and, in manual mode, the direction: a turn if it changes)."""
-        now_s = self._clock.now()
         if direction is not None:
             self._input(lambda t: self.conductor.set_direction(direction, t))
-        setpoint = self.conductor.set_speed(speed_kmh, now_s)
-        self._after_input(now_s)
+        setpoint = self.conductor.set_speed(speed_kmh, self._clock.now())
+        self._after_input()
         return setpoint
 
     async def set_incline(self, incline_pct: float) -> Setpoint:
         """Set the incline."""
-        now_s = self._clock.now()
-        setpoint = self.conductor.set_incline(incline_pct, now_s)
-        self._after_input(now_s)
+        setpoint = self.conductor.set_incline(incline_pct, self._clock.now())
+        self._after_input()
         return setpoint
 
     async def emergency_stop(self) -> None:
         """Stop now: sent at once, ahead of anything queued; latches until a person starts."""
-        now_s = self._clock.now()
-        command = self.conductor.emergency_stop(now_s)
+        command = self.conductor.emergency_stop(self._clock.now())
         self._estops += 1
-        self._after_input(now_s)
+        self._after_input()
         try:
             await self._sink.send(command)
         except TreadctlError as exc:
             log.exception("emergency_stop_not_sent", error=str(exc))
             self._emit(
-                now_s,
-                RunnerEvent("command_rejected", {**describe_command(command), "error": str(exc)}),
+                RunnerEvent("command_rejected", {**describe_command(command), "error": str(exc)})
             )
         else:
-            self._record("setpoint", now_s, describe_command(command))
+            self._record("setpoint", describe_command(command))
 
     def _input(self, action: Callable[[float], None]) -> None:
-        now_s = self._clock.now()
         try:
-            action(now_s)
+            action(self._clock.now())
         finally:
-            self._after_input(now_s)
+            self._after_input()
 
-    def _after_input(self, now_s: float) -> None:
-        self._publish(now_s)
+    def _after_input(self) -> None:
+        self._publish()
         self._wakeup.set()
 
     # --- the daemon feeds in what the treadmill does --------------------------------------
@@ -233,8 +227,8 @@ class Runner:
         """A complete Treadmill Data record."""
         self.conductor.telemetry(now_s, record.speed_kmh, record.inclination_pct)
         self._account(record, now_s)
-        self._record("telemetry", now_s, self._telemetry_fields(record))
-        self._after_input(now_s)
+        self._record("telemetry", self._telemetry_fields(record))
+        self._after_input()
 
     def feed_machine_status(self, status: ftms.MachineStatus, now_s: float) -> None:
         """A Fitness Machine Status notification (echoes of our own commands filtered out)."""
@@ -251,29 +245,30 @@ class Runner:
         else:
             return
         self.conductor.machine_status(kind, now_s)
-        self._after_input(now_s)
+        self._after_input()
 
     def link_lost(self, now_s: float) -> None:
         """The link dropped (rule 7: the workout pauses)."""
         self.conductor.link_lost(now_s)
-        self._after_input(now_s)
+        self._after_input()
 
     def link_restored(
         self, now_s: float, belt_moving: bool, speed_kmh: float | None = None
     ) -> None:
         """The link is back (rule 7: a moving belt is ramped down and paused)."""
         self.conductor.link_restored(now_s, belt_moving, speed_kmh)
-        self._after_input(now_s)
+        self._after_input()
 
     # --- events, records -----------------------------------------------------------------
 
-    def _publish(self, now_s: float) -> None:
+    def _publish(self) -> None:
         for event in self.conductor.take_events():
-            self._emit(now_s, event)
+            self._emit(event)
 
-    def _emit(self, now_s: float, event: RunnerEvent) -> None:
+    def _emit(self, event: RunnerEvent) -> None:
+        now_s = self._clock.now()  # when it is published, as the record says
         stamped = RunnerEvent(event.kind, {**event.data, "t_s": round(now_s - self._t0_s, 3)})
-        self._record("event", now_s, {"event": event.kind, **event.data})
+        self._record("event", {"event": event.kind, **event.data}, now_s)
         log.info("workout_event", kind=event.kind, **event.data)
         for listener in list(self._listeners):
             try:
@@ -281,9 +276,11 @@ class Runner:
             except Exception:  # a listener's bug must never stop a workout
                 log.exception("workout_listener_failed", kind=event.kind)
 
-    def _record(self, kind: str, now_s: float, data: dict[str, Any]) -> None:
+    def _record(self, kind: str, data: dict[str, Any], now_s: float | None = None) -> None:
+        """Write `kind` stamped with the clock now (or `now_s`, read just before)."""
         if self._recorder is None:
             return
+        now_s = self._clock.now() if now_s is None else now_s
         if self._recorder.is_open:
             self._recorder.record(kind, now_s, data)
         else:  # no file before `run()`: a start that is refused leaves no record behind
