@@ -33,8 +33,23 @@ class Handler:
         self.latched = False
         self.workout: str | None = None
         self.fail_with: BaseException | None = None
+        self.answered = 0  # calls that returned or raised (their answer is queued by then)
+        self._progress = asyncio.Event()
 
     async def __call__(self, treadmill_id: str, command: Command) -> CommandResult:
+        try:
+            return await self._handle(treadmill_id, command)
+        finally:
+            self.answered += 1
+            self._progress.set()
+
+    async def wait_answered(self, count: int) -> None:
+        """Return once `count` calls have returned or raised (their answers are queued)."""
+        while self.answered < count:
+            self._progress.clear()
+            await self._progress.wait()
+
+    async def _handle(self, treadmill_id: str, command: Command) -> CommandResult:
         self.calls.append((treadmill_id, command))
         if self.fail_with is not None:
             raise self.fail_with

@@ -104,6 +104,99 @@ def test_outbox_keeps_a_state_that_replaced_the_one_in_flight() -> None:
     assert box.peek() is second
 
 
+def drain(box: Outbox) -> list[str]:
+    """Publish everything one at a time (take, then done); returns `kind:payload` in order."""
+    order = []
+    while (item := box.take()) is not None:
+        order.append(f"{item.kind}:{item.payload.decode()}")
+        box.done(item)
+    return order
+
+
+def test_outbox_no_kind_waits_behind_more_than_four_others() -> None:
+    """Under a backlog of events and answers, after four events in a row the answers and the
+    telemetry sample passed over four times go next (the answer first: priority breaks the tie),
+    then events again; estop answers go first and are not counted; each kind keeps its order."""
+    box = Outbox(telemetry_size=10, result_size=10)
+    for n in range(8):
+        box.put(pub("event", n))
+        box.put(pub("result", n))
+    box.put(pub("telemetry", 0))
+    box.put(pub("urgent", 0))
+    order = drain(box)
+    assert order[:8] == [
+        "urgent:0",
+        "event:0",
+        "event:1",
+        "event:2",
+        "event:3",
+        "result:0",
+        "telemetry:0",
+        "event:4",
+    ]
+    assert [o for o in order if o.startswith("event")] == [f"event:{n}" for n in range(8)]
+    assert [o for o in order if o.startswith("result")] == [f"result:{n}" for n in range(8)]
+
+
+def test_outbox_full_answer_queue_drops_refusals_first() -> None:
+    """When answers overflow, the oldest refusal is dropped; answers of commands carried out
+    are dropped only when no refusal is left to drop."""
+    box = Outbox(telemetry_size=1, result_size=3)
+
+    def answer(name: str, refusal: bool) -> Publication:
+        return Publication("result", "t/cmd/result", name.encode(), 1, False, sheddable=refusal)
+
+    for name, refusal in [
+        ("a1", False),
+        ("r1", True),
+        ("r2", True),
+        ("a2", False),  # drops r1
+        ("r3", True),  # drops r2
+        ("a3", False),  # drops r3
+        ("a4", False),  # no refusal left: drops a1
+    ]:
+        box.put(answer(name, refusal))
+    assert drain(box) == ["result:a2", "result:a3", "result:a4"]
+    assert box.dropped_results == 4
+
+
+def test_outbox_in_flight_items_wait_again_in_order_after_a_loss() -> None:
+    """Items taken are not handed out twice; after a connection loss they are handed out again
+    in their order; items in flight do not count against a bound."""
+    box = Outbox(telemetry_size=1, result_size=1)
+    events = [pub("event", n) for n in range(3)]
+    for event in events:
+        box.put(event)
+    assert [box.take(), box.take()] == events[:2]
+    box.done(events[1])  # acknowledged out of turn: the others stay queued
+    box.retry_all()
+    assert box.take() is events[0]
+    assert box.take() is events[2]
+    assert box.take() is None
+    assert len(box) == 2
+    first = pub("telemetry", 0)
+    box.put(first)
+    box.done(events[0])
+    box.done(events[2])
+    assert box.take() is first  # in flight from here on
+    box.put(pub("telemetry", 1))
+    box.put(pub("telemetry", 2))  # only the waiting sample 1 is dropped, not the one in flight
+    assert box.dropped_telemetry == 1
+    box.retry(first)
+    assert drain(box) == ["telemetry:0", "telemetry:2"]
+
+
+def test_outbox_urgent_only_hands_out_estop_answers_alone() -> None:
+    """With the publishing window full (`urgent_only`), only an estop answer is handed out."""
+    box = Outbox(telemetry_size=2, result_size=2)
+    box.put(pub("event", 0))
+    assert box.take(urgent_only=True) is None
+    estop = pub("urgent", 0)
+    box.put(estop)
+    assert box.take(urgent_only=True) is estop
+    assert box.take(urgent_only=True) is None
+
+
 def test_throttle_rate_and_significant_changes() -> None:
     """At 1 Hz a sample is held back unless something significant changed."""
     throttle = TelemetryThrottle(1.0)

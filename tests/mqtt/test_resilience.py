@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from mqtt.support import Handler, ReconnectGate, SettingsFactory
-from testsupport.brokers import AmqttBroker, MosquittoBroker, MqttRecorder, require_mosquitto
+from testsupport.brokers import (
+    AmqttBroker,
+    MosquittoBroker,
+    MqttRecorder,
+    Received,
+    require_mosquitto,
+)
 
 from treadctl.mqtt import MqttBridge, TreadmillInfo
 
@@ -161,3 +167,93 @@ async def test_broker_absent_at_start_then_everything_queued_goes_out(
     ]
     assert rec.on("treadctl/t1/state")[-1].json() == {"link_connected": False}
     assert gate.delays, "the bridge waited before retrying"
+
+
+async def answer_while_away(
+    bridge: MqttBridge,
+    broker: AmqttBroker,
+    handler: Handler,
+    gate: ReconnectGate,
+    commands: list[tuple[str, str]],
+) -> None:
+    """Deliver `commands` to the bridge with the handler held, stop the broker, then let the
+    handler carry them all out: their answers wait in the outbox until the broker is back."""
+    handler.release.clear()  # the first set_speed holds the handler; the rest queue behind it
+    async with MqttRecorder(broker.host, broker.port, ("treadctl/t1/#",)) as rec:
+        await rec.wait_topic("treadctl/t1/availability", payload=b"online")
+        for name, payload in commands:
+            await rec.publish(f"treadctl/t1/cmd/{name}", payload)
+        # Refused at once, so answered at once: by then the bridge has all the commands above.
+        await rec.publish("treadctl/t1/cmd/bogus", b"{}")
+        await rec.wait_topic("treadctl/t1/cmd/result")
+        gate.open.clear()
+        await broker.stop()
+    await gate.waiting.wait()
+    handler.release.set()
+    await handler.wait_answered(len(commands))
+
+
+async def reconnect_and_collect(
+    bridge: MqttBridge, broker: AmqttBroker, gate: ReconnectGate, answers: int
+) -> list[Received]:
+    """Bring the broker back, let the bridge reconnect, and return what it published."""
+    await broker.start()
+    async with MqttRecorder(broker.host, broker.port, ("treadctl/t1/#",)) as rec:
+        gate.open.set()
+        await rec.wait_topic("treadctl/t1/availability", payload=b"online")
+        await bridge.flush()
+        await rec.wait_count(lambda m: m.topic == "treadctl/t1/cmd/result", answers)
+    return rec.messages
+
+
+def set_speed(index: int, speed_kmh: float) -> tuple[str, str]:
+    return ("set_speed", f'{{"speed_kmh": {speed_kmh}, "request_id": "{index}"}}')
+
+
+async def test_telemetry_goes_out_while_the_answer_queue_is_full(
+    settings_for: SettingsFactory, handler: Handler, gate: ReconnectGate
+) -> None:
+    """With 100 command answers waiting when the broker comes back, a telemetry sample queued
+    after them is passed over by at most four publications (discovery and three answers), not
+    sent after all 100; every answer still arrives, in order."""
+    broker = AmqttBroker()
+    await broker.start()
+    settings = settings_for(
+        broker, commands_enabled=True, command_queue_size=100, result_queue_size=100
+    )
+    try:
+        async with MqttBridge(settings, [T1], handler, reconnect_sleep=gate.sleep) as bridge:
+            await answer_while_away(
+                bridge, broker, handler, gate, [set_speed(i, 2.0) for i in range(100)]
+            )
+            bridge.publish_telemetry("t1", {"speed_kmh": 2.0, "direction": "backward"})
+            messages = await reconnect_and_collect(bridge, broker, gate, 100)
+    finally:
+        await broker.stop()
+    outcome = [
+        m.json()["request_id"] if m.topic.endswith("/cmd/result") else "telemetry"
+        for m in messages
+        if m.topic in ("treadctl/t1/cmd/result", "treadctl/t1/telemetry")
+    ]
+    # Discovery and three answers went ahead of it: at most four publications pass it over.
+    assert outcome.index("telemetry") <= 3, outcome[:10]
+    assert [r for r in outcome if r != "telemetry"] == [str(index) for index in range(100)]
+
+
+async def test_a_full_answer_queue_drops_refusals_before_answers_of_commands_carried_out(
+    settings_for: SettingsFactory, handler: Handler, gate: ReconnectGate
+) -> None:
+    """Six answers for a queue of three: the three refusals (speeds over the cap) are dropped,
+    the three accepted commands are answered, in order."""
+    broker = AmqttBroker()
+    await broker.start()
+    settings = settings_for(broker, commands_enabled=True, result_queue_size=3)
+    commands = [set_speed(i, 2.0 if i % 2 == 0 else 5.0) for i in range(6)]
+    try:
+        async with MqttBridge(settings, [T1], handler, reconnect_sleep=gate.sleep) as bridge:
+            await answer_while_away(bridge, broker, handler, gate, commands)
+            messages = await reconnect_and_collect(bridge, broker, gate, 3)
+    finally:
+        await broker.stop()
+    answers = [m.json() for m in messages if m.topic == "treadctl/t1/cmd/result"]
+    assert [(a["request_id"], a["ok"]) for a in answers] == [("0", True), ("2", True), ("4", True)]

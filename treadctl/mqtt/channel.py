@@ -35,6 +35,8 @@ from treadctl.mqtt.topics import Topics, TreadmillInfo
 log = structlog.get_logger("treadctl.mqtt")
 
 _QOS: dict[Kind, int] = {"urgent": 1, "announce": 1, "event": 1, "state": 1, "result": 1}
+# What the bounded queues dropped is logged (as running totals) at most this often.
+DROPS_LOG_PERIOD_S = 10.0
 
 
 class TreadmillChannel:
@@ -69,6 +71,8 @@ class TreadmillChannel:
         self._state: dict[str, Any] = {}
         self._link_connected: bool | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._drops_logged = (0, 0)
+        self._drops_logged_s = -DROPS_LOG_PERIOD_S
         self.link = BrokerLink(
             settings,
             self.topics,
@@ -131,23 +135,48 @@ class TreadmillChannel:
         return state
 
     def _answer(self, payload: dict[str, Any], urgent: bool) -> None:
-        self._put("urgent" if urgent else "result", self.topics.result, payload)
+        if urgent:
+            self._put("urgent", self.topics.result, payload)
+            return
+        # A refusal is what a full answer queue drops first; an estop's answer never is.
+        refusal = payload.get("ok") is False and payload.get("command") != "estop"
+        self._put("result", self.topics.result, payload, sheddable=refusal)
 
-    def _put(self, kind: Kind, topic: str, payload: dict[str, Any]) -> None:
-        item = self._publication(kind, topic, payload, kind == "state")
+    def _put(
+        self, kind: Kind, topic: str, payload: dict[str, Any], *, sheddable: bool = False
+    ) -> None:
+        item = self._publication(kind, topic, payload, kind == "state", sheddable)
         if item is not None:
             self.outbox.put(item)
+            self._log_drops()
             self._changed()
 
+    def _log_drops(self) -> None:
+        """Log the running totals of dropped answers and telemetry when they grew (at most once
+        per `DROPS_LOG_PERIOD_S`: a flood must not flood the log too)."""
+        dropped = (self.outbox.dropped_results, self.outbox.dropped_telemetry)
+        if dropped == self._drops_logged:
+            return
+        now_s = self._clock()
+        if now_s - self._drops_logged_s < DROPS_LOG_PERIOD_S:
+            return
+        self._drops_logged, self._drops_logged_s = dropped, now_s
+        self._log.info("mqtt_outbox_dropped", results=dropped[0], telemetry=dropped[1])
+
     def _publication(
-        self, kind: Kind, topic: str, payload: dict[str, Any], retain: bool
+        self,
+        kind: Kind,
+        topic: str,
+        payload: dict[str, Any],
+        retain: bool,
+        sheddable: bool = False,
     ) -> Publication | None:
         try:
             data = encode_json(payload)
         except (TypeError, ValueError) as exc:
             self._log.error("mqtt_payload_not_json", topic=topic, error=str(exc))
             return None
-        return Publication(kind, topic, data, _QOS.get(kind, 0), retain)
+        return Publication(kind, topic, data, _QOS.get(kind, 0), retain, sheddable)
 
     def _changed(self) -> None:
         self.link.notify()

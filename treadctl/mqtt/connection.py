@@ -30,6 +30,13 @@ from treadctl.mqtt.topics import Topics
 
 OFFLINE = b"offline"
 ONLINE = b"online"
+# QoS 1 publications on the wire at once, awaiting their PUBACK. 20 is both paho's default
+# (`max_inflight_messages`) and mosquitto's default `max_inflight_messages` (the Receive Maximum
+# it gives MQTT 5 clients); set explicitly so paho and the publisher in `link.py` agree.
+MAX_INFLIGHT = 20
+# The publisher keeps at most this many ordinary publications in flight, leaving the rest of
+# MAX_INFLIGHT to estop answers, which never wait for a free place.
+PUBLISH_WINDOW = 16
 
 
 def backoff_s(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:
@@ -86,6 +93,7 @@ def client_options(
         "tls_context": tls,
         # Our own queues decide what waits while the broker is away, not paho's.
         "max_queued_outgoing_messages": 1000,
+        "max_inflight_messages": MAX_INFLIGHT,
     }
     if v5:
         options["clean_start"] = True  # and no Session Expiry Interval: the session ends with us

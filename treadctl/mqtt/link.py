@@ -4,6 +4,11 @@ reconnect with capped jittered backoff, say `offline` on the way out.
 Owns: the aiomqtt client of one treadmill and the two tasks around it. An item leaves the outbox
 only once it is published (QoS 1: acknowledged by the broker); a publication that the connection
 loss overtakes stays queued for the next connection. `idle` is set whenever nothing waits.
+Publications are pipelined: up to `PUBLISH_WINDOW` wait for their acknowledgement at once (each
+in a task of its own), so the rate is not one broker round trip per message -- under a command
+flood a round trip takes milliseconds, and one at a time the answers and events it causes would
+hold everything else up. They go on the wire in the order the outbox hands them out, and MQTT
+keeps the order of one connection's publications, so events still arrive in order.
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from typing import Any
 
 import aiomqtt
 
-from treadctl.mqtt.connection import OFFLINE, ONLINE, backoff_s, client_options, subscriptions
+from treadctl.mqtt.connection import (
+    MAX_INFLIGHT,
+    OFFLINE,
+    ONLINE,
+    PUBLISH_WINDOW,
+    backoff_s,
+    client_options,
+    subscriptions,
+)
 from treadctl.mqtt.outbox import Outbox, Publication
 from treadctl.mqtt.settings import MqttSettings
 from treadctl.mqtt.topics import Topics
@@ -108,6 +121,8 @@ class BrokerLink:
     async def _session(self) -> None:
         """One connection, from connect to loss (raises `aiomqtt.MqttError`) or stop."""
         client = aiomqtt.Client(**client_options(self.settings, self.topics, self._tls))
+        # aiomqtt warns for every call beyond 10 pending; we keep up to PUBLISH_WINDOW by design.
+        client.pending_calls_threshold = MAX_INFLIGHT
         async with client:
             try:
                 for topic, qos, options in subscriptions(self.settings, self.topics):
@@ -132,6 +147,7 @@ class BrokerLink:
         self._connected.clear()
         self._client = None
         self._lost.set()
+        self._wakeup.set()
 
     async def _receive_until_stopped(self, client: aiomqtt.Client) -> None:
         receiver = asyncio.create_task(self._receive(client))
@@ -172,51 +188,56 @@ class BrokerLink:
         while True:
             await self._connected.wait()
             client, lost = self._client, self._lost
-            item = self.outbox.peek()
-            if client is None or item is None:
-                if item is None:
-                    self.idle.set()
+            if client is not None and not lost.is_set():
+                await self._publish_while_connected(client, lost)
+
+    async def _publish_while_connected(self, client: aiomqtt.Client, lost: asyncio.Event) -> None:
+        """Hand what the outbox gives out to publishing tasks, at most `PUBLISH_WINDOW` at once
+        (estop answers go regardless), until the connection is lost; then everything still in
+        flight waits in the outbox again for the next connection."""
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while not lost.is_set():
                 self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            if await self._publish(client, lost, item):
-                self.outbox.done(item)
-            else:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        await lost.wait()
+                while (
+                    item := self.outbox.take(urgent_only=len(sending) >= PUBLISH_WINDOW)
+                ) is not None:
+                    task = asyncio.create_task(self._publish(client, lost, item))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+                if not self.outbox:
+                    self.idle.set()
+                await self._wakeup.wait()  # set by notify(), a finished publication, or a loss
+        finally:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+            self.outbox.retry_all()
 
     async def _publish(
         self, client: aiomqtt.Client, lost: asyncio.Event, item: Publication
-    ) -> bool:
-        """Publish `item`: True when it is done with (published, or unpublishable and dropped),
-        False when the connection failed first (the item stays queued)."""
-        sending = asyncio.create_task(
-            client.publish(
+    ) -> None:
+        """Publish `item` and settle it in the outbox: done when published (or unpublishable,
+        then dropped), waiting again when the publication failed."""
+        try:
+            await client.publish(
                 item.topic,
                 item.payload,
                 qos=item.qos,
                 retain=item.retain,
                 timeout=self.settings.timeout_s,
             )
-        )
-        losing = asyncio.create_task(lost.wait())
-        try:
-            await asyncio.wait({sending, losing}, return_when=asyncio.FIRST_COMPLETED)
+        except aiomqtt.MqttError as exc:
+            self._log.info("mqtt_publish_failed", topic=item.topic, error=str(exc))
+            # Most often the connection is going; give it a moment to say so before a retry.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await lost.wait()
+            self.outbox.retry(item)
+        except Exception as exc:  # not a connection problem: never publishable, do not retry
+            self._log.error("mqtt_publish_dropped", topic=item.topic, error=repr(exc))
+            self.outbox.done(item)
+        else:
+            self.outbox.done(item)
         finally:
-            losing.cancel()
-            if not sending.done():
-                sending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                    await sending
-        if sending.cancelled():
-            return False
-        error = sending.exception()
-        if error is None:
-            return True
-        if isinstance(error, aiomqtt.MqttError):
-            self._log.info("mqtt_publish_failed", topic=item.topic, error=str(error))
-            return False
-        # Not a connection problem: this item can never be published; do not retry it forever.
-        self._log.error("mqtt_publish_dropped", topic=item.topic, error=repr(error))
-        return True
+            self._wakeup.set()

@@ -1,17 +1,29 @@
 """What waits to be published for one treadmill, in what order, and what may be dropped.
 
-Owns: `Outbox` (sans-I/O queues) and `TelemetryThrottle` (when a telemetry sample goes out).
-Order of publication, highest first: emergency-stop answers, re-announcements (discovery and
-state after Home Assistant comes online), events, state, other command answers, telemetry.
+Owns: `Outbox` (sans-I/O queues, fair scheduling, in-flight bookkeeping) and `TelemetryThrottle`
+(when a telemetry sample goes out).
+Order of publication: emergency-stop answers always first (they jump every queue); then, highest
+first, re-announcements (discovery and state after Home Assistant comes online), events, state,
+other command answers, telemetry -- except that a kind with something waiting that has been
+passed over `MAX_PASSED` times is overdue, and overdue kinds go first (the one passed over most,
+then by priority): nothing waits behind more than `MAX_PASSED` publications plus one for each
+other kind overdue at the same moment. A command flood (its answers, and the events and state
+changes the commands it carries out cause) therefore cannot starve telemetry, nor the answers.
 What is kept while the broker is away:
 - events (and with them the session summary) are never dropped: an unbounded FIFO; they are
   published with QoS 1 and taken off the queue only once the broker has acknowledged them
-  (at-least-once: after a reconnect an event may arrive twice, never zero times);
+  (at-least-once: after a reconnect an event may arrive twice, never zero times, and first
+  arrivals keep their order);
 - state is retained on the broker, so only the newest state is kept;
-- telemetry keeps the newest `telemetry_queue_size` samples (the oldest are dropped first);
-- command answers keep the newest `result_queue_size` (answers to a flood may be dropped;
-  estop answers never are).
-Pure: the caller publishes `peek()` and then calls `done(item)`; nothing here awaits.
+- telemetry keeps the newest `telemetry_queue_size` samples waiting (the oldest are dropped);
+- command answers keep `result_queue_size` waiting; when more come, refusals go first (the
+  oldest refusal is dropped, then the oldest answer): answers of commands carried out outlive
+  a flood of refused ones. The answer of an estop carried out is never dropped (its queue is
+  unbounded), and an estop's refusal only when no other refusal is left to drop.
+Pure: the caller `take()`s an item (it is then in flight: it stays queued but is not handed out
+again), publishes it, and calls `done(item)` once the broker has it, or `retry(item)` /
+`retry_all()` when the connection lost it. Several items may be in flight at once; items in
+flight do not count against the bounds above. Nothing here awaits.
 """
 
 from __future__ import annotations
@@ -24,94 +36,151 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Kind = Literal["urgent", "announce", "event", "state", "result", "telemetry"]
+# Priority order, highest first.
+KINDS: tuple[Kind, ...] = ("urgent", "announce", "event", "state", "result", "telemetry")
+# A kind with an item waiting is overdue once this many publications of other kinds went ahead
+# of it (see the module docstring). Small enough that telemetry and answers keep flowing under
+# any load; large enough that, at ordinary rates, subscribers see the priority order above.
+MAX_PASSED = 4
 
 
 @dataclass(frozen=True, eq=False)
 class Publication:
-    """One message to publish. Compared by identity: `done()` removes exactly this one."""
+    """One message to publish. Compared by identity: `done()` removes exactly this one.
+
+    `sheddable` marks what a full queue drops first (refusals of commands other than estop)."""
 
     kind: Kind
     topic: str
     payload: bytes
     qos: int
     retain: bool
+    sheddable: bool = False
 
 
 class Outbox:
     """The queues of one treadmill; see the module docstring for order and limits."""
 
     def __init__(self, *, telemetry_size: int, result_size: int) -> None:
-        self._urgent: deque[Publication] = deque()
-        self._announce: deque[Publication] = deque()
-        self._events: deque[Publication] = deque()
-        self._state: Publication | None = None
-        self._results: deque[Publication] = deque(maxlen=result_size)
-        self._telemetry: deque[Publication] = deque(maxlen=telemetry_size)
+        self._queues: dict[Kind, deque[Publication]] = {kind: deque() for kind in KINDS}
+        self._limits: dict[Kind, int] = {"result": result_size, "telemetry": telemetry_size}
+        self._in_flight: set[Publication] = set()
+        self._passed: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self.dropped_telemetry = 0
         self.dropped_results = 0
 
     def put(self, item: Publication) -> None:
-        """Queue `item` by its kind (state replaces the state still waiting)."""
-        if item.kind == "urgent":
-            self._urgent.append(item)
-        elif item.kind == "announce":
-            self._announce.append(item)
-        elif item.kind == "event":
-            self._events.append(item)
-        elif item.kind == "state":
-            self._state = item
-        elif item.kind == "result":
-            self.dropped_results += _append_counting(self._results, item)
+        """Queue `item` by its kind (state replaces the state still waiting; a bounded kind
+        drops what its bound no longer allows)."""
+        queue = self._queues[item.kind]
+        if item.kind == "state":
+            self._discard_waiting(queue)
+        queue.append(item)
+        limit = self._limits.get(item.kind)
+        if limit is None:
+            return
+        dropped = self._shed(queue, limit)
+        if item.kind == "result":
+            self.dropped_results += dropped
         else:
-            self.dropped_telemetry += _append_counting(self._telemetry, item)
+            self.dropped_telemetry += dropped
 
     def replace_announcements(self, items: list[Publication]) -> None:
         """Drop announcements still waiting and queue `items` instead (only the newest count)."""
-        self._announce.clear()
-        self._announce.extend(items)
+        queue = self._queues["announce"]
+        self._discard_waiting(queue)
+        queue.extend(items)
 
-    def peek(self) -> Publication | None:
-        """The next item to publish, or None when there is nothing."""
-        for queue in (self._urgent, self._announce, self._events):
-            if queue:
-                return queue[0]
-        if self._state is not None:
-            return self._state
-        for queue in (self._results, self._telemetry):
-            if queue:
-                return queue[0]
-        return None
+    def peek(self, *, urgent_only: bool = False) -> Publication | None:
+        """The item `take()` would hand out next, or None when nothing waits (with
+        `urgent_only`: unless it is an estop answer)."""
+        ready = self._ready()
+        if not ready:
+            return None
+        if "urgent" in ready:
+            return ready["urgent"]
+        if urgent_only:
+            return None
+        kinds = list(ready)
+        overdue = [kind for kind in kinds if self._passed[kind] >= MAX_PASSED]
+        if overdue:  # the one passed over most often; the higher priority on a tie
+            return ready[max(overdue, key=lambda kind: self._passed[kind])]
+        return ready[kinds[0]]
+
+    def take(self, *, urgent_only: bool = False) -> Publication | None:
+        """Hand out the next item to publish and mark it in flight (see `peek`)."""
+        item = self.peek(urgent_only=urgent_only)
+        if item is not None:
+            self._serve(item)
+            self._in_flight.add(item)
+        return item
 
     def done(self, item: Publication) -> None:
-        """`item` reached the broker: take it off its queue (unless it was already replaced)."""
-        if self._state is item:
-            self._state = None
-            return
-        for queue in (self._urgent, self._announce, self._events, self._results, self._telemetry):
-            if queue and queue[0] is item:
-                queue.popleft()
-                return
+        """`item` reached the broker: take it off its queue (unless it was already replaced or
+        dropped). An item published straight from `peek()` counts as taken."""
+        queue = self._queues[item.kind]
+        if item not in self._in_flight and item in queue:
+            self._serve(item)
+        self._in_flight.discard(item)
+        if item in queue:
+            queue.remove(item)
+
+    def retry(self, item: Publication) -> None:
+        """Publishing `item` failed: it waits again, in its place in its queue."""
+        self._in_flight.discard(item)
+
+    def retry_all(self) -> None:
+        """The connection is gone: everything in flight waits again, each in its place."""
+        self._in_flight.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def __len__(self) -> int:
-        queues = (self._urgent, self._announce, self._events, self._results, self._telemetry)
-        return sum(len(q) for q in queues) + (self._state is not None)
+        return sum(len(queue) for queue in self._queues.values())
 
     def pending(self) -> dict[str, int]:
-        """How many items wait, by kind (for logs)."""
-        return {
-            "urgent": len(self._urgent),
-            "announce": len(self._announce),
-            "event": len(self._events),
-            "state": int(self._state is not None),
-            "result": len(self._results),
-            "telemetry": len(self._telemetry),
-        }
+        """How many items wait or are in flight, by kind (for logs)."""
+        return {kind: len(queue) for kind, queue in self._queues.items()}
 
+    def _ready(self) -> dict[Kind, Publication]:
+        """The first item not in flight of each kind that has one, in priority order."""
+        ready: dict[Kind, Publication] = {}
+        for kind, queue in self._queues.items():
+            for item in queue:
+                if item not in self._in_flight:
+                    ready[kind] = item
+                    break
+        return ready
 
-def _append_counting(queue: deque[Publication], item: Publication) -> int:
-    full = queue.maxlen is not None and len(queue) == queue.maxlen
-    queue.append(item)
-    return int(full)
+    def _serve(self, item: Publication) -> None:
+        """Count a turn given to `item`: every other kind with an item waiting was passed over.
+        Estop answers are outside the count: they always go first."""
+        if item.kind == "urgent":
+            return
+        ready = self._ready()
+        for kind in KINDS:
+            if kind == item.kind or kind not in ready:
+                self._passed[kind] = 0
+            else:
+                self._passed[kind] += 1
+
+    def _discard_waiting(self, queue: deque[Publication]) -> None:
+        kept = [item for item in queue if item in self._in_flight]
+        queue.clear()
+        queue.extend(kept)
+
+    def _shed(self, queue: deque[Publication], limit: int) -> int:
+        """Drop waiting items beyond `limit`: the oldest sheddable first, then the oldest."""
+        waiting = [item for item in queue if item not in self._in_flight]
+        dropped = 0
+        while len(waiting) > limit:
+            victim = next((item for item in waiting if item.sheddable), waiting[0])
+            waiting.remove(victim)
+            queue.remove(victim)
+            dropped += 1
+        return dropped
 
 
 # A change at least this large publishes a telemetry sample at once instead of at the next tick.
