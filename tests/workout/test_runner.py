@@ -294,6 +294,18 @@ async def test_link_loss_pauses_and_a_moving_belt_is_ramped_down(rig: ModelRig) 
     assert rig.model.belt.speed_kmh > 0
 
 
+async def test_a_link_loss_noticed_twice_is_reported_once(rig: ModelRig) -> None:
+    """The link's own event and a send that failed on the dropped link both tell the runner;
+    listeners and the record get one `link_lost`."""
+    await rig.runner.start()
+    await rig.advance(30)
+    rig.drop_link()
+    await rig.advance(5)
+    rig.runner.link_lost(rig.clock.now())
+    await rig.advance(5)
+    assert rig.kinds().count("link_lost") == 1
+
+
 async def test_link_restored_with_a_stopped_belt_leaves_it_alone(rig: ModelRig) -> None:
     """Rule 7: a belt that stopped while the link was down gets no command after reconnecting."""
     await rig.runner.start()

@@ -121,6 +121,11 @@ class GovernorState:
         return self._link and self._control
 
     @property
+    def linked(self) -> bool:
+        """Whether the link is up as far as the governor was told."""
+        return self._link
+
+    @property
     def turn_stage(self) -> TurnStage | None:
         """The turn under way, if any."""
         return self._turn_stage

@@ -184,7 +184,10 @@ class Conductor(Playback):
         self._collect()
 
     def link_lost(self, now_s: float) -> None:
-        """The link dropped: the workout pauses (rule 7)."""
+        """The link dropped: the workout pauses (rule 7). Said once, however many parts of the
+        daemon notice (the link's event and a send that failed on it)."""
+        if not self.governor.linked:
+            return
         self.governor.link_lost(now_s)
         if self.state is RunState.FINISHING:
             self._finished()

@@ -2,9 +2,10 @@
 
 Owns: `SessionRecorder`. One JSON object per line: a `session` header, then `setpoint`,
 `telemetry` and `event` records in time order (`t_s` is seconds since the session began), and
-a final `summary`. Each line is written and flushed at once, and the file is fsynced at least
-once a second while records arrive, so a crash or power cut loses at most about a second; the
-reader (`sessions`) tolerates a half-written last line.
+a final `summary`. Each line is written and flushed at once (a crash of the process loses
+nothing), and a thread of its own fsyncs the file about once a second while records arrive (a
+power cut loses at most about a second) — so the event loop never waits on the disk. The reader
+(`sessions`) tolerates a half-written last line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +25,35 @@ from treadctl.errors import SessionRecordError
 log = structlog.get_logger("treadctl.workout")
 FORMAT_VERSION = 1
 SYNC_EVERY_S = 1.0
+
+
+class _Syncer:
+    """fsyncs one file about every `SYNC_EVERY_S` seconds, from its own thread, when written."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self._fd, self._path = fd, path
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="session-record-sync", daemon=True)
+        self._thread.start()
+
+    def touch(self) -> None:
+        """Something was written and flushed: sync it soon."""
+        self._dirty.set()
+
+    def stop(self) -> None:
+        """End the thread (the caller syncs and closes the file afterwards)."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SYNC_EVERY_S):
+            if self._dirty.is_set():
+                self._dirty.clear()
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:  # a full disk must not take the workout down
+                    log.warning("session_record_sync_failed", path=str(self._path), error=str(exc))
 
 
 def _slug(text: str) -> str:
@@ -51,7 +82,7 @@ class SessionRecorder:
         self.id = "-".join(p for p in parts if p)
         self.path = self.folder / f"{self.id}.jsonl"
         self._file: IO[str] | None = None
-        self._synced_s = 0.0
+        self._syncer: _Syncer | None = None
         self._t0_s: float | None = None
 
     def __enter__(self) -> SessionRecorder:
@@ -81,6 +112,7 @@ class SessionRecorder:
                 self.path = self.folder / f"{self.id}-{n}.jsonl"
             self.id = self.path.stem
             self._file = self.path.open("x", encoding="utf-8")
+            self._syncer = _Syncer(self._file.fileno(), self.path)
         except OSError as exc:
             raise SessionRecordError(
                 f"cannot write session records: {exc}", where=str(self.folder)
@@ -116,6 +148,9 @@ class SessionRecorder:
             end = now_s if now_s is not None else self._t0_s or 0.0
             self._write({"type": "summary", "t_s": self.t_s(end), **summary}, end)
         file, self._file = self._file, None
+        if self._syncer is not None:
+            self._syncer.stop()
+            self._syncer = None
         try:
             file.flush()
             os.fsync(file.fileno())
@@ -131,8 +166,7 @@ class SessionRecorder:
         try:
             file.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
             file.flush()
-            if now_s - self._synced_s >= SYNC_EVERY_S:
-                os.fsync(file.fileno())
-                self._synced_s = now_s
+            if self._syncer is not None:
+                self._syncer.touch()
         except OSError as exc:
             log.warning("session_record_write_failed", path=str(self.path), error=str(exc))
