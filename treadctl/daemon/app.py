@@ -24,7 +24,8 @@ from treadctl.daemon import notify
 from treadctl.daemon.commands import CommandRouter
 from treadctl.daemon.publishers import NullPublisher, Publisher, TeePublisher
 from treadctl.daemon.radio import open_radio
-from treadctl.daemon.treadmill import SiteSettings, TreadmillService
+from treadctl.daemon.session import SiteSettings
+from treadctl.daemon.treadmill import TreadmillService
 from treadctl.daemon.workouts import WorkoutCatalog
 from treadctl.errors import ConfigError
 from treadctl.workout.clock import Clock, MonotonicClock

@@ -1,8 +1,10 @@
 """One workout session on one treadmill: its runner, its record, and the sink to the belt.
 
-Owns: `Session` (a runner playing a plan, or manual mode, with its session record) and
-`TrackedSink`, which passes the governor's commands to the Bluetooth link while counting what is
-in flight, so a shutdown can wait until the final Pause has really reached the treadmill.
+Owns: `SiteSettings` (what every treadmill of a site shares), `Session` (a runner playing a
+plan, or manual mode, with its session record), `open_session` (a workout name to a ready
+session), and `TrackedSink`, which passes the governor's commands to the Bluetooth link while
+counting what is in flight, so a shutdown can wait until the final Pause has really reached the
+treadmill.
 """
 
 from __future__ import annotations
@@ -11,24 +13,51 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
-from treadctl.safety import BeltCommand, BeltState
+from treadctl.config import Config
+from treadctl.safety import BeltCommand, BeltState, DeviceCaps, Governor, Limits, TurnSettings
+from treadctl.workout.clock import Clock
+from treadctl.workout.compiler import compile_plan
 from treadctl.workout.recorder import SessionRecorder
 from treadctl.workout.runner import CommandSink, Runner
+from treadctl.workout.script import load_workout
 
 log = structlog.get_logger("treadctl.daemon")
 
 
-class TrackedSink:
-    """A `CommandSink` that counts commands in flight and remembers the last one sent."""
+@dataclass(frozen=True)
+class SiteSettings:
+    """What every treadmill of a site shares, taken from the configuration."""
 
-    def __init__(self, sink: CommandSink, on_sent: Callable[[BeltCommand], None]) -> None:
+    limits: Limits
+    turn: TurnSettings
+    state_dir: Path
+    scan_timeout_s: float
+    connect_timeout_s: float
+    reconnect_max_backoff_s: float
+
+    @classmethod
+    def from_config(cls, config: Config) -> SiteSettings:
+        """The site settings of `config`."""
+        return cls(
+            limits=Limits(**config.limits.model_dump()),
+            turn=TurnSettings(**config.turn.model_dump()),
+            state_dir=config.paths.state_dir,
+            scan_timeout_s=config.bluetooth.scan_timeout_s,
+            connect_timeout_s=config.bluetooth.connect_timeout_s,
+            reconnect_max_backoff_s=config.bluetooth.reconnect_max_backoff_s,
+        )
+
+
+class TrackedSink:
+    """A `CommandSink` that counts the commands in flight."""
+
+    def __init__(self, sink: CommandSink) -> None:
         self._sink = sink
-        self._on_sent = on_sent
         self.in_flight = 0
-        self.last_sent: BeltCommand | None = None
 
     async def send(self, command: BeltCommand) -> None:
         """Send `command` through the wrapped sink (same errors)."""
@@ -37,8 +66,6 @@ class TrackedSink:
             await self._sink.send(command)
         finally:
             self.in_flight -= 1
-        self.last_sent = command
-        self._on_sent(command)
 
 
 @dataclass
@@ -98,3 +125,27 @@ class Session:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+
+
+def open_session(
+    name: str,
+    workout: Path | None,
+    site: SiteSettings,
+    treadmill_id: str,
+    sink: CommandSink,
+    caps: DeviceCaps,
+    clock: Clock,
+    *,
+    start_at: tuple[int, float] | None = None,
+) -> Session:
+    """A session of workout file `workout` (None: manual mode) compiled for `caps`, recorded
+    under `site.state_dir`, not started. Raises `WorkoutError` for a workout that does not fit."""
+    plan = None
+    if workout is not None:
+        script = load_workout(workout, site.limits)
+        plan = compile_plan(script, site.limits, caps, site.turn)
+    recorder = SessionRecorder(site.state_dir, workout=name, treadmill_id=treadmill_id, source=name)
+    tracked = TrackedSink(sink)
+    governor = Governor(site.limits, caps, site.turn)
+    runner = Runner(governor, tracked, clock, plan=plan, recorder=recorder, start_at=start_at)
+    return Session(name, runner, tracked, recorder)

@@ -11,55 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from treadctl import ble
-from treadctl.config import Config, TreadmillConfig
+from treadctl.config import TreadmillConfig
 from treadctl.daemon.payloads import state_payload, telemetry_payload
 from treadctl.daemon.publishers import Publisher
 from treadctl.daemon.radio import Radio
 from treadctl.daemon.recovery import Interrupted, find_interrupted
-from treadctl.daemon.session import Session, TrackedSink
+from treadctl.daemon.session import Session, SiteSettings, open_session
 from treadctl.daemon.workouts import MANUAL, WorkoutCatalog
 from treadctl.errors import CommandError, LinkLostError, TreadctlError
-from treadctl.safety import DeviceCaps, Governor, Limits, TurnSettings
+from treadctl.safety import DeviceCaps, Governor
 from treadctl.workout.clock import Clock
-from treadctl.workout.compiler import compile_plan
 from treadctl.workout.conductor import RunState
 from treadctl.workout.plan import RunnerEvent
-from treadctl.workout.recorder import SessionRecorder
 from treadctl.workout.runner import Runner
-from treadctl.workout.script import load_workout
 
 log = structlog.get_logger("treadctl.daemon")
-
-
-@dataclass(frozen=True)
-class SiteSettings:
-    """What every treadmill of a site shares, taken from the configuration."""
-
-    limits: Limits
-    turn: TurnSettings
-    state_dir: Path
-    scan_timeout_s: float
-    connect_timeout_s: float
-    reconnect_max_backoff_s: float
-
-    @classmethod
-    def from_config(cls, config: Config) -> SiteSettings:
-        """The site settings of `config`."""
-        return cls(
-            limits=Limits(**config.limits.model_dump()),
-            turn=TurnSettings(**config.turn.model_dump()),
-            state_dir=config.paths.state_dir,
-            scan_timeout_s=config.bluetooth.scan_timeout_s,
-            connect_timeout_s=config.bluetooth.connect_timeout_s,
-            reconnect_max_backoff_s=config.bluetooth.reconnect_max_backoff_s,
-        )
 
 
 class TreadmillService:
@@ -257,21 +228,12 @@ class TreadmillService:
         caps: DeviceCaps,
         start_at: tuple[int, float] | None = None,
     ) -> Session:
-        limits, turn = self.site.limits, self.site.turn
-        plan = None
-        if name != MANUAL:
-            workout = load_workout(self._catalog.path(name), limits)
-            plan = compile_plan(workout, limits, caps, turn)
-        governor = Governor(limits, caps, turn)
-        recorder = SessionRecorder(
-            self.site.state_dir, workout=name, treadmill_id=self.id, source=name
+        workout = None if name == MANUAL else self._catalog.path(name)
+        session = open_session(
+            name, workout, self.site, self.id, link, caps, self._clock, start_at=start_at
         )
-        sink = TrackedSink(link, lambda _command: None)
-        runner = Runner(
-            governor, sink, self._clock, plan=plan, recorder=recorder, start_at=start_at
-        )
-        runner.add_listener(self._on_runner_event)
-        return Session(name, runner, sink, recorder)
+        session.runner.add_listener(self._on_runner_event)
+        return session
 
     async def _play(self, session: Session) -> None:
         try:
