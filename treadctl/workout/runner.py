@@ -25,13 +25,13 @@ from treadctl.safety import BeltCommand, Direction, Governor, Setpoint, describe
 from treadctl.workout.clock import Clock
 from treadctl.workout.conductor import Conductor, DriftSettings, RunState
 from treadctl.workout.plan import Plan, RunnerEvent
+from treadctl.workout.playback import OVER
 from treadctl.workout.progress import progress_of, summary_of
 from treadctl.workout.recorder import SessionRecorder
 
 log = structlog.get_logger("treadctl.workout")
 Listener = Callable[[RunnerEvent], None]
 _S = ftms.MachineStatusOpCode
-_OVER = (RunState.FINISHED, RunState.STOPPED)
 
 
 class CommandSink(Protocol):
@@ -72,7 +72,7 @@ class Runner:
         self._wakeup = asyncio.Event()
         self._estops = 0
         self._t0_s = clock.now()
-        self._last_record: ftms.TreadmillData | None = None
+        self._last_speed_kmh = 0.0  # of the last telemetry record (None counts as still)
         self._distance_m = self._backward_s = 0.0
         self._last_telemetry_s: float | None = None
         self._early_records: list[tuple[str, float, dict[str, Any]]] = []
@@ -91,7 +91,7 @@ class Runner:
     @property
     def done(self) -> bool:
         """Finished or stopped."""
-        return self.conductor.state in _OVER
+        return self.conductor.state in OVER
 
     def progress(self) -> dict[str, Any]:
         """A JSON-ready snapshot for state and telemetry topics."""
@@ -300,13 +300,12 @@ class Runner:
         }
 
     def _account(self, record: ftms.TreadmillData, now_s: float) -> None:
-        last = self._last_telemetry_s
-        speed = (self._last_record.speed_kmh or 0.0) if self._last_record else 0.0
+        last, speed = self._last_telemetry_s, self._last_speed_kmh
         if last is not None and now_s > last:
             self._distance_m += speed / 3.6 * (now_s - last)
             if self.governor.direction is Direction.BACKWARD and speed > 0:
                 self._backward_s += now_s - last
-        self._last_record, self._last_telemetry_s = record, now_s
+        self._last_speed_kmh, self._last_telemetry_s = record.speed_kmh or 0.0, now_s
 
     def _close(self) -> None:
         if self._recorder is None:
