@@ -126,15 +126,14 @@ class SessionRecorder:
                 "treadmill": self.treadmill_id,
                 "source": self.source,
                 "started_at": self.started_at.astimezone(UTC).isoformat(timespec="seconds"),
-            },
-            now_s,
+            }
         )
 
     def record(self, kind: str, now_s: float, data: dict[str, Any]) -> None:
         """Write one `kind` record ("setpoint", "telemetry", "event") at clock time `now_s`."""
         if self._file is None:
             return
-        self._write({"type": kind, "t_s": self.t_s(now_s), **data}, now_s)
+        self._write({"type": kind, "t_s": self.t_s(now_s), **data})
 
     def t_s(self, now_s: float) -> float:
         """Session time of clock time `now_s`."""
@@ -146,7 +145,7 @@ class SessionRecorder:
             return
         if summary is not None:
             end = now_s if now_s is not None else self._t0_s or 0.0
-            self._write({"type": "summary", "t_s": self.t_s(end), **summary}, end)
+            self._write({"type": "summary", "t_s": self.t_s(end), **summary})
         file, self._file = self._file, None
         if self._syncer is not None:
             self._syncer.stop()
@@ -159,7 +158,7 @@ class SessionRecorder:
         finally:
             file.close()
 
-    def _write(self, record: dict[str, Any], now_s: float) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         file = self._file
         if file is None:
             return
