@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from treadctl.errors import CommandError
 from treadctl.safety import DeviceCaps, Limits, TurnSettings
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 Runner = Callable[[argparse.Namespace], int]
 DrawPlan = Callable[["Plan", Path], None]
 LoadConfig = Callable[[Path], Any]  # returns an object with `.limits` and `.turn` sections
+_Settings = TypeVar("_Settings", Limits, TurnSettings)
 
 DEFAULT_STATE_DIR = Path("/var/lib/treadctl")
 # A typical FTMS treadmill for dry runs: 1.0-12.0 km/h in 0.1, incline 0-12 % in 0.5, and the
@@ -109,7 +110,8 @@ def _settings(
         if load_config is None:
             raise CommandError("--config needs the configuration module, which is not available")
         config = load_config(args.config)
-        limits, turn = limits_from(config.limits), turn_from(config.turn)
+        limits = settings_from(Limits, config.limits)
+        turn = settings_from(TurnSettings, config.turn)
     wanted = {name: getattr(args, name) for name in _LIMIT_FLAGS if getattr(args, name) is not None}
     if wanted:
         limits = limits.lowered_by(wanted) if args.config is not None else replace(limits, **wanted)
@@ -137,19 +139,12 @@ def _device(args: argparse.Namespace) -> DeviceCaps:
     )
 
 
-def limits_from(section: Any) -> Limits:
-    """`Limits` from a configuration section with the same key names (`[limits]`)."""
-    return Limits(
-        **{f.name: getattr(section, f.name) for f in fields(Limits) if hasattr(section, f.name)}
-    )
-
-
-def turn_from(section: Any) -> TurnSettings:
-    """`TurnSettings` from a configuration section with the same key names (`[turn]`)."""
-    names = [f.name for f in fields(TurnSettings)]
-    return TurnSettings(
-        **{name: getattr(section, name) for name in names if hasattr(section, name)}
-    )
+def settings_from(kind: type[_Settings], section: Any) -> _Settings:
+    """`kind` (`Limits` or `TurnSettings`) from a configuration section with the same key names
+    (`[limits]`, `[turn]`); keys the section lacks keep their defaults. Raises `SafetyError`
+    for a value the governor refuses."""
+    names = [f.name for f in fields(kind)]
+    return kind(**{name: getattr(section, name) for name in names if hasattr(section, name)})
 
 
 def add_sessions_command(parser: argparse.ArgumentParser) -> Runner:
