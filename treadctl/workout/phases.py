@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from treadctl.safety import (
     BeltCommand,
@@ -167,15 +167,9 @@ def _continues(before: Phase, after: Phase) -> bool:
 
 
 def _join(before: Phase, after: Phase) -> Phase:
-    return Phase(
-        before.start_s,
-        after.end_s,
-        before.kind,
-        before.direction,
-        before.speed_kmh_start,
-        after.speed_kmh_end,
-        before.incline_pct_start,
-        after.incline_pct_end,
-        before.step,
-        before.step_name,
+    return replace(
+        before,
+        end_s=after.end_s,
+        speed_kmh_end=after.speed_kmh_end,
+        incline_pct_end=after.incline_pct_end,
     )

@@ -34,12 +34,8 @@ def _no_bool(value: object) -> object:
     return value
 
 
-def _duration(value: object) -> float:
-    return parse_duration(value)
-
-
 Number = Annotated[float, BeforeValidator(_no_bool)]
-Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0, le=MAX_STEP_S)]
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0, le=MAX_STEP_S)]
 
 
 class _Strict(BaseModel):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from treadctl.errors import SessionRecordError
+from treadctl.workout.durations import format_duration
 
 CSV_COLUMNS = (
     "t_s",
@@ -176,8 +177,6 @@ def write_csv(log: SessionLog, out: IO[str]) -> None:
 
 def table(infos: Iterable[SessionInfo]) -> list[str]:
     """`treadctl sessions list` lines."""
-    from treadctl.workout.durations import format_duration
-
     rows = list(infos)
     if not rows:
         return ["no sessions recorded"]
