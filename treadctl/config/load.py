@@ -30,10 +30,9 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from treadctl.config.args import DEFAULT_CONFIG_PATH
 from treadctl.config.messages import Loc, describe_errors, key_text
-from treadctl.config.model import SECRET_KEYS, Config
+from treadctl.config.model import ENV_PREFIX, SECRET_KEYS, Config
 from treadctl.errors import ConfigError
 
-ENV_PREFIX = "TREADCTL_"
 DEFAULT = "default"
 
 

@@ -17,13 +17,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from treadctl.config.model import SECRET_KEYS, Config
+from treadctl.config.model import MASKED_VALUE, SECRET_KEYS, Config
 from treadctl.errors import ConfigError
 
 Loc = tuple[str | int, ...]
 
 _RANGE_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
-_MASK = "********"
 
 
 def key_text(loc: Loc) -> str:
@@ -84,7 +83,7 @@ def _unknown_key(loc: Loc) -> str:
 
 def _value_text(loc: Loc, value: object) -> str:
     if key_text(loc) in SECRET_KEYS:
-        return _MASK
+        return MASKED_VALUE
     if isinstance(value, dict | list):
         return ""
     if isinstance(value, bool):

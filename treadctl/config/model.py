@@ -19,6 +19,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from treadctl.config.fields import Float, Int, Section, bounded, cross_error
 
 SECRET_KEYS = frozenset({"mqtt.password"})
+# How a secret that is set is shown in messages and in `check-config` output.
+MASKED_VALUE = "********"
+# Environment variables `TREADCTL_SECTION__KEY` override the file.
+ENV_PREFIX = "TREADCTL_"
 
 
 # --- [[treadmill]] -------------------------------------------------------------------------
@@ -283,7 +287,7 @@ class Config(BaseSettings):
     uses only the keyword arguments given (no file, environment or secrets are read)."""
 
     model_config = SettingsConfigDict(
-        extra="forbid", frozen=True, env_prefix="TREADCTL_", env_nested_delimiter="__"
+        extra="forbid", frozen=True, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
     )
 
     treadmill: list[TreadmillConfig] = Field(

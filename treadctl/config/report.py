@@ -13,9 +13,7 @@ from typing import Any
 
 from treadctl.config.load import ResolvedConfig, resolve_config
 from treadctl.config.messages import Loc, key_text
-from treadctl.config.model import SECRET_KEYS
-
-MASK = "********"
+from treadctl.config.model import MASKED_VALUE, SECRET_KEYS
 
 
 def resolve_from_args(args: argparse.Namespace) -> ResolvedConfig:
@@ -29,7 +27,7 @@ def masked_dump(resolved: ResolvedConfig) -> dict[str, Any]:
     for key in SECRET_KEYS:
         section, name = key.split(".")
         if data[section][name] is not None:
-            data[section][name] = MASK
+            data[section][name] = MASKED_VALUE
     return data
 
 
