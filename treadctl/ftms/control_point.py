@@ -23,6 +23,8 @@ from treadctl.ftms.params import (
     StopPauseControl,
     U24Param,
     ZonesParam,
+    decode_parameter,
+    encode_parameter,
 )
 
 
@@ -101,16 +103,8 @@ class ControlPointRequest:
 
         Raises `FTMSEncodeError` naming the field when the value does not fit.
         """
-        param = REQUEST_PARAMS.get(op_code)
-        if param is None:
-            if value is not None:
-                raise FTMSEncodeError(
-                    f"{op_code.name}: this procedure takes no parameter, got {value!r}",
-                    field="parameter",
-                    value=value,
-                )
-            return cls(op_code)
-        return cls(op_code, param.encode(value))
+        no_parameter = "this procedure takes no parameter"
+        return cls(op_code, encode_parameter(REQUEST_PARAMS, op_code, value, no_parameter))
 
     @property
     def parameter_ok(self) -> bool:
@@ -123,8 +117,7 @@ class ControlPointRequest:
     @property
     def value(self) -> Any:
         """The decoded parameter of this op code, or None (no parameter / too short)."""
-        param = REQUEST_PARAMS.get(self.op_code)
-        return None if param is None else param.decode(self.parameter)
+        return decode_parameter(REQUEST_PARAMS, self.op_code, self.parameter)
 
     def _typed(self, *op_codes: OpCode) -> Any:
         return self.value if self.op_code in op_codes else None

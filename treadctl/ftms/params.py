@@ -3,12 +3,14 @@
 Owns: how each procedure's parameter is laid out (FTMS v1.0 Tables 4.15 and 4.27, ref/ftms-spec.md
 §7.1, §8) and the small enums and value types that appear in them. A `Param` turns parameter
 octets into a typed value (None when too short; extra octets ignored) and back (round() plus a
-range check, errors naming the field).
+range check, errors naming the field); `encode_parameter` / `decode_parameter` look an op code up
+in a table of them, for requests and statuses alike.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +78,30 @@ class Param:
         else:
             raw = check_int(value, *self._limits, self.field)
         return self._struct.pack(raw)
+
+
+def encode_parameter(
+    table: Mapping[int, Param], op_code: OpenIntEnum, value: Any, no_parameter: str
+) -> bytes:
+    """The parameter octets of `op_code` for `value`, by `table` (b"" for an op code without one).
+
+    Raises `FTMSEncodeError` naming the field when the value does not fit, or naming `parameter`
+    (with `no_parameter` as the reason) when `op_code` has no parameter and `value` is not None.
+    """
+    param = table.get(op_code)
+    if param is not None:
+        return param.encode(value)
+    if value is not None:
+        raise FTMSEncodeError(
+            f"{op_code.name}: {no_parameter}, got {value!r}", field="parameter", value=value
+        )
+    return b""
+
+
+def decode_parameter(table: Mapping[int, Param], op_code: int, parameter: bytes) -> Any:
+    """The typed value of `op_code`'s `parameter` by `table`; None when it has none or too few."""
+    param = table.get(op_code)
+    return None if param is None else param.decode(parameter)
 
 
 class EnumParam(Param):

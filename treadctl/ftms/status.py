@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from treadctl.errors import FTMSEncodeError
 from treadctl.ftms._wire import OpenIntEnum, check_int, need
 from treadctl.ftms.params import (
     EnumParam,
@@ -23,6 +22,8 @@ from treadctl.ftms.params import (
     StopPauseControl,
     U24Param,
     ZonesParam,
+    decode_parameter,
+    encode_parameter,
 )
 
 # --- Training Status -----------------------------------------------------------------------
@@ -151,22 +152,13 @@ class MachineStatus:
 
         Raises `FTMSEncodeError` naming the field when the value does not fit.
         """
-        param = STATUS_PARAMS.get(op_code)
-        if param is None:
-            if value is not None:
-                raise FTMSEncodeError(
-                    f"{op_code.name}: this status has no parameter, got {value!r}",
-                    field="parameter",
-                    value=value,
-                )
-            return cls(op_code)
-        return cls(op_code, param.encode(value))
+        no_parameter = "this status has no parameter"
+        return cls(op_code, encode_parameter(STATUS_PARAMS, op_code, value, no_parameter))
 
     @property
     def value(self) -> Any:
         """The decoded parameter of this op code, or None (no parameter / too short)."""
-        param = STATUS_PARAMS.get(self.op_code)
-        return None if param is None else param.decode(self.parameter)
+        return decode_parameter(STATUS_PARAMS, self.op_code, self.parameter)
 
     def _typed(self, *op_codes: MachineStatusOpCode) -> Any:
         return self.value if self.op_code in op_codes else None
