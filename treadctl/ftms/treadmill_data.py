@@ -103,7 +103,7 @@ GROUPS: Final[tuple[tuple[int, tuple[tuple[str, str, int], ...]], ...]] = (
 )
 MORE_DATA: Final = 1 << 0
 STEP_COUNT_BIT: Final = 1 << 13
-_SIZES: Final = {"H": 2, "h": 2, "B": 1, "T": 3}
+OCTETS: Final = {"H": 2, "h": 2, "B": 1, "T": 3}  # octets per struct code ("T": u24)
 
 
 class _Layout:
@@ -135,7 +135,7 @@ def _field_list(flags: int) -> list[tuple[str, str, int]]:
 
 
 def _size(code: str, pace_octets: int) -> int:
-    return pace_octets if code == "P" else _SIZES[code]
+    return pace_octets if code == "P" else OCTETS[code]
 
 
 def _length_matches(

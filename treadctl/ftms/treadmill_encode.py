@@ -16,6 +16,7 @@ from treadctl.ftms._wire import check_int, to_raw
 from treadctl.ftms.treadmill_data import (
     GROUPS,
     MORE_DATA,
+    OCTETS,
     SENTINELS,
     STEP_COUNT_BIT,
     TreadmillData,
@@ -23,7 +24,6 @@ from treadctl.ftms.treadmill_data import (
 
 _SIGNED = {"h"}
 _WIRE_MAX = {"H": 0xFFFF, "h": 0x7FFF, "B": 0xFF, "T": 0xFF_FFFF}
-_WIDTH = {"H": 2, "h": 2, "B": 1, "T": 3}
 
 
 def _pace_seconds(name: str, km_per_min: float) -> int:
@@ -48,7 +48,7 @@ def _raw(name: str, code: str, divisor: int, value: Any, pace_octets: int) -> by
     lo = -0x8000 if code in _SIGNED else 0
     hi = _WIRE_MAX[code] - (1 if name in SENTINELS else 0)
     raw = to_raw(value, divisor, lo, hi, name) if divisor else check_int(value, lo, hi, name)
-    return raw.to_bytes(_WIDTH[code], "little", signed=code in _SIGNED)
+    return raw.to_bytes(OCTETS[code], "little", signed=code in _SIGNED)
 
 
 def _check(record: TreadmillData, step_count_ext: bool, pace_octets: int) -> None:
@@ -102,7 +102,7 @@ def _groups(
             if value is not None:
                 octets += _raw(name, code, divisor, value, pace_octets)
             elif name in record.unavailable:
-                octets += SENTINELS[name].to_bytes(_WIDTH[code], "little")
+                octets += SENTINELS[name].to_bytes(OCTETS[code], "little")
             else:
                 raise FTMSEncodeError(
                     f"{name}: must be set (or listed in unavailable) when the other fields of "
