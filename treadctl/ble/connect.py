@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bleak import BleakClient
 from bleak.backends.client import BaseBleakClient
@@ -25,7 +24,7 @@ from treadctl.ble.caps import device_caps
 from treadctl.ble.events import DeviceInfo
 from treadctl.ble.gatt import FtmsGatt
 from treadctl.ble.quirks import ProfileSet, QuirkProfile
-from treadctl.ble.scanning import find_device
+from treadctl.ble.scanning import backend_kwargs, find_device
 from treadctl.ble.translate import BLEAK_ERRORS, bluetooth_error
 from treadctl.errors import SafetyError, UnsupportedDeviceError
 from treadctl.safety import DeviceCaps
@@ -86,11 +85,6 @@ async def open_connection(
 async def _establish(
     target: Target, device: BLEDevice, on_disconnected: Callable[[BleakClient], None]
 ) -> BleakClient:
-    kwargs: dict[str, Any] = {}
-    if target.client_backend is not None:
-        kwargs["backend"] = target.client_backend
-    if target.adapter:
-        kwargs["bluez"] = {"adapter": target.adapter}
     try:
         # establish_connection retries transient errors itself, then raises BleakNotFoundError,
         # BleakAbortedError, BleakConnectionError or BleakOutOfConnectionSlotsError (all
@@ -102,7 +96,7 @@ async def _establish(
                 device.name or device.address,
                 disconnected_callback=on_disconnected,
                 max_attempts=CONNECT_ATTEMPTS,
-                **kwargs,
+                **backend_kwargs(target.client_backend, target.adapter),
             )
     except BLEAK_ERRORS as exc:
         raise bluetooth_error(f"connect to {device.address}", exc, address=device.address) from exc

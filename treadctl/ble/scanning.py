@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from bleak import BleakScanner
+from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
@@ -92,7 +93,11 @@ def rank(results: list[ScanResult]) -> list[ScanResult]:
     )
 
 
-def _scanner_kwargs(backend: type[BaseBleakScanner] | None, adapter: str | None) -> dict[str, Any]:
+def backend_kwargs(
+    backend: type[BaseBleakScanner] | type[BaseBleakClient] | None, adapter: str | None
+) -> dict[str, Any]:
+    """The keyword arguments that point a `BleakScanner` or `BleakClient` at `backend` (None:
+    the platform's) and at the BlueZ `adapter` (None: the default one)."""
     kwargs: dict[str, Any] = {}
     if backend is not None:
         kwargs["backend"] = backend
@@ -116,7 +121,7 @@ async def scan(
         # BleakScanner.discover raises BleakBluetoothNotAvailableError (no adapter, powered
         # off, denied), BleakDBusError / OSError / EOFError (no BlueZ or D-Bus).
         found = await BleakScanner.discover(
-            timeout_s, return_adv=True, **_scanner_kwargs(scanner_backend, adapter)
+            timeout_s, return_adv=True, **backend_kwargs(scanner_backend, adapter)
         )
     except BLEAK_ERRORS as exc:
         raise bluetooth_error("scan", exc) from exc
@@ -157,7 +162,7 @@ async def find_device(
         device = await BleakScanner.find_device_by_filter(
             lambda d, a: target_matches(d, a, address, name),
             timeout=timeout_s,
-            **_scanner_kwargs(scanner_backend, adapter),
+            **backend_kwargs(scanner_backend, adapter),
         )
     except BLEAK_ERRORS as exc:
         raise bluetooth_error(f"scan for treadmill {wanted}", exc, address=address or "") from exc
