@@ -9,6 +9,7 @@ range never promises more than the device allows. Pure.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import structlog
 
@@ -33,6 +34,13 @@ def _ceil2(value: float) -> float:
     return math.ceil(round(value * 100, 6)) / 100
 
 
+def _inward(
+    to_real: Callable[[float], float], low: float, high: float, increment: float
+) -> tuple[float, float, float]:
+    """A range read from the device, in real units, rounded inwards to hundredths."""
+    return _ceil2(to_real(low)), _floor2(to_real(high)), max(0.01, round(to_real(increment), 2))
+
+
 def device_caps(
     profile: QuirkProfile,
     speed_range: ftms.SpeedRange | None,
@@ -45,16 +53,20 @@ def device_caps(
         high = FALLBACK_MAX_SPEED_KMH
         step = FALLBACK_INCREMENT_KMH
     else:
-        low = _ceil2(profile.range_speed_kmh(speed_range.min_kmh))
-        high = _floor2(profile.range_speed_kmh(speed_range.max_kmh))
-        step = max(0.01, round(profile.range_speed_kmh(speed_range.increment_kmh), 2))
+        low, high, step = _inward(
+            profile.range_speed_kmh,
+            speed_range.min_kmh,
+            speed_range.max_kmh,
+            speed_range.increment_kmh,
+        )
     low = max(low, profile.min_target_speed_kmh)
     incline_low = incline_high = incline_step = None
     if inclination_range is not None:
-        incline_low = _ceil2(profile.range_incline_pct(inclination_range.min_pct))
-        incline_high = _floor2(profile.range_incline_pct(inclination_range.max_pct))
-        incline_step = max(
-            0.01, round(profile.range_incline_pct(inclination_range.increment_pct), 2)
+        incline_low, incline_high, incline_step = _inward(
+            profile.range_incline_pct,
+            inclination_range.min_pct,
+            inclination_range.max_pct,
+            inclination_range.increment_pct,
         )
     return DeviceCaps(
         min_speed_kmh=low,
