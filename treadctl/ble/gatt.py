@@ -75,10 +75,6 @@ class FtmsGatt:
                 address=self.address,
             )
 
-    def has(self, uuid: str) -> bool:
-        """True when the device has the characteristic."""
-        return self._char(uuid) is not None
-
     async def read(self, uuid: str) -> bytes | None:
         """The characteristic's value, or None when the device does not have it."""
         char = self._char(uuid)

@@ -7,8 +7,6 @@ error stays attached as `__cause__`.
 
 from __future__ import annotations
 
-import asyncio
-
 from bleak.exc import (
     BleakBluetoothNotAvailableError,
     BleakBluetoothNotAvailableReason,
@@ -68,7 +66,7 @@ def bluetooth_error(action: str, exc: BaseException, *, address: str = "") -> Bl
             "or connected to another app?)",
             address=address,
         )
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return BluetoothError(f"cannot {action}: timed out", address=address)
     detail = str(exc) or type(exc).__name__
     if "le-connection-abort-by-local" in detail:
