@@ -6,7 +6,8 @@ Source: Bluetooth SIG Assigned Numbers; FTMS v1.0 Table 4.1 (ref/ftms-spec.md §
 
 from __future__ import annotations
 
-_BASE_SUFFIX = "-0000-1000-8000-00805f9b34fb"
+# The Bluetooth Base UUID after its first 32 bits.
+BASE_UUID_SUFFIX = "-0000-1000-8000-00805f9b34fb"
 
 
 def uuid16(value: int) -> str:
@@ -16,7 +17,7 @@ def uuid16(value: int) -> str:
     """
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
         raise ValueError(f"a 16-bit UUID is an int in 0 … 0xFFFF, got {value!r}")
-    return f"0000{value:04x}{_BASE_SUFFIX}"
+    return f"0000{value:04x}{BASE_UUID_SUFFIX}"
 
 
 # Fitness Machine Service and its characteristics.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 
-BASE_UUID_SUFFIX = "-0000-1000-8000-00805f9b34fb"
+from treadctl.ftms.uuids import BASE_UUID_SUFFIX, uuid16
 
 AD_FLAGS = 0x01
 AD_UUID16_INCOMPLETE = 0x02
@@ -31,16 +31,12 @@ LEGACY_ADV_MAX = 31
 FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED = 0x06
 
 
-def uuid16_to_str(value: int) -> str:
-    """0x1826 -> '00001826-0000-1000-8000-00805f9b34fb'."""
-    return f"0000{value:04x}{BASE_UUID_SUFFIX}"
-
-
 def _uuid32_to_str(value: int) -> str:
     return f"{value:08x}{BASE_UUID_SUFFIX}"
 
 
-def _uuid128_to_str(le_bytes: bytes) -> str:
+def uuid128_to_str(le_bytes: bytes) -> str:
+    """A 128-bit UUID sent little-endian (advertising data, ATT) as bleak's lowercase string."""
     h = bytes(reversed(le_bytes)).hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -97,8 +93,7 @@ def parse_advertisement(data: bytes) -> ParsedAdvertisement:
                 name = payload.decode("utf-8", errors="replace")
         elif ad_type in (AD_UUID16_COMPLETE, AD_UUID16_INCOMPLETE):
             uuids += [
-                uuid16_to_str(v)
-                for (v,) in struct.iter_unpack("<H", payload[: len(payload) // 2 * 2])
+                uuid16(v) for (v,) in struct.iter_unpack("<H", payload[: len(payload) // 2 * 2])
             ]
         elif ad_type in (AD_UUID32_COMPLETE, AD_UUID32_INCOMPLETE):
             uuids += [
@@ -106,13 +101,13 @@ def parse_advertisement(data: bytes) -> ParsedAdvertisement:
                 for (v,) in struct.iter_unpack("<I", payload[: len(payload) // 4 * 4])
             ]
         elif ad_type in (AD_UUID128_COMPLETE, AD_UUID128_INCOMPLETE):
-            uuids += [_uuid128_to_str(payload[i : i + 16]) for i in range(0, len(payload) - 15, 16)]
+            uuids += [uuid128_to_str(payload[i : i + 16]) for i in range(0, len(payload) - 15, 16)]
         elif ad_type == AD_SERVICE_DATA_16 and len(payload) >= 2:
-            service_data[uuid16_to_str(int.from_bytes(payload[:2], "little"))] = payload[2:]
+            service_data[uuid16(int.from_bytes(payload[:2], "little"))] = payload[2:]
         elif ad_type == AD_SERVICE_DATA_32 and len(payload) >= 4:
             service_data[_uuid32_to_str(int.from_bytes(payload[:4], "little"))] = payload[4:]
         elif ad_type == AD_SERVICE_DATA_128 and len(payload) >= 16:
-            service_data[_uuid128_to_str(payload[:16])] = payload[16:]
+            service_data[uuid128_to_str(payload[:16])] = payload[16:]
         elif ad_type == AD_MANUFACTURER and len(payload) >= 2:
             manufacturer[int.from_bytes(payload[:2], "little")] = payload[2:]
         elif ad_type == AD_TX_POWER and len(payload) == 1:
@@ -144,8 +139,8 @@ def build_advertising_data(
     head = _ad(AD_FLAGS, bytes([FLAGS_LE_GENERAL_DISCOVERABLE_BR_EDR_NOT_SUPPORTED]))
     if service_uuids16:
         head += _ad(AD_UUID16_COMPLETE, b"".join(struct.pack("<H", u) for u in service_uuids16))
-    for uuid16, payload in service_data16:
-        head += _ad(AD_SERVICE_DATA_16, struct.pack("<H", uuid16) + payload)
+    for short_uuid, payload in service_data16:
+        head += _ad(AD_SERVICE_DATA_16, struct.pack("<H", short_uuid) + payload)
     room = LEGACY_ADV_MAX - len(head) - 2
     if room < 1:
         raise ValueError("advertising data leaves no room for a name")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid as uuidlib
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -31,6 +30,7 @@ from bumble import att, core, hci
 from bumble.device import Connection
 from bumble.gatt_client import CharacteristicProxy, Client
 
+from treadctl.sim.adv import uuid128_to_str
 from treadctl.sim.link import spawn
 from treadctl.sim.radio import VirtualRadio
 
@@ -52,7 +52,7 @@ _PROPERTY_NAMES = (
 
 
 def _uuid_str(value: core.UUID) -> str:
-    return str(uuidlib.UUID(bytes=bytes(reversed(value.to_bytes(force_128=True)))))
+    return uuid128_to_str(value.to_bytes(force_128=True))
 
 
 class VirtualClientBackend(BaseBleakClient):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from bumble.gatt import (
 
 from treadctl import ftms
 from treadctl.sim import frames, trace
+from treadctl.sim.adv import uuid128_to_str
 from treadctl.sim.frames import Notification
 from treadctl.sim.model import ControlPointWrite, TreadmillModel
 
@@ -152,7 +152,7 @@ def build_services(
         Service(ftms.FTMS_SERVICE_UUID, fitness),
         Service(ftms.DEVICE_INFORMATION_SERVICE_UUID, info),
     ]
-    return services, {_uuid128(c): c for c in fitness}
+    return services, {uuid128_to_str(c.uuid.to_bytes(force_128=True)): c for c in fitness}
 
 
 def describe_write(write: ControlPointWrite) -> str:
@@ -169,8 +169,3 @@ def describe_write(write: ControlPointWrite) -> str:
     )
     note = f" ({write.note})" if write.note else ""
     return f"control point: {request.op_code.name.lower()}{shown} -> {answer}{note}"
-
-
-def _uuid128(characteristic: Characteristic[Any]) -> str:
-    le = characteristic.uuid.to_bytes(force_128=True)
-    return str(uuidlib.UUID(bytes=bytes(reversed(le))))
