@@ -16,6 +16,7 @@ from treadctl import ftms
 from treadctl.errors import AttError
 from treadctl.sim import frames
 from treadctl.sim.frames import Notification
+from treadctl.sim.state import BeltState, ControlPointWrite
 
 if TYPE_CHECKING:
     from treadctl.sim.model import TreadmillModel
@@ -81,8 +82,6 @@ class ControlPoint:
         return None
 
     def _log(self, now_s: float, data: bytes, result: int | None, note: str) -> None:
-        from treadctl.sim.state import ControlPointWrite
-
         code = None if result is None else int(result)
         self.m.writes.append(ControlPointWrite(now_s, bytes(data), code, note))
 
@@ -151,8 +150,6 @@ class ControlPoint:
         return R.SUCCESS, [], self._status(MS.TARGET_INCLINE_CHANGED, wire)
 
     def _start(self, req: ftms.ControlPointRequest, now_s: float) -> Outcome:
-        from treadctl.sim.state import BeltState
-
         m, q = self.m, self.m.quirks
         echo = self._status(MS.STARTED_OR_RESUMED_BY_USER)
         if not m.safety_key_in:
@@ -168,8 +165,6 @@ class ControlPoint:
         return R.SUCCESS, m.start(now_s, "control_point"), echo
 
     def _stop_or_pause(self, req: ftms.ControlPointRequest, now_s: float) -> Outcome:
-        from treadctl.sim.state import BeltState
-
         m, q = self.m, self.m.quirks
         control = req.control
         if control == ftms.StopPauseControl.STOP:
