@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal, cast
 
 from bleak.backends.client import BaseBleakClient
@@ -256,6 +255,3 @@ class VirtualScannerBackend(BaseBleakScanner):
         details = {"source": SOURCE, "address_type": int(advertisement.address.address_type)}
         device = self.create_or_update_device(address, address, parsed.local_name, details, adv)
         self.call_detection_callbacks(device, adv)
-
-
-DetectionCallback = Callable[[BLEDevice, AdvertisementData], None]

@@ -129,10 +129,6 @@ class Machine:
         """The link's ATT MTU (247 until told otherwise)."""
         return self._link.mtu
 
-    def now_s(self) -> float:
-        """The model time of the last call."""
-        return self._now_s
-
     # --- time ----------------------------------------------------------------------------------
     def _advance(self, now_s: float) -> None:
         """Run the physics up to `now_s`, splitting at countdown end and lagged targets."""
