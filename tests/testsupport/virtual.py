@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -56,7 +55,7 @@ from treadctl.sim.gatt import VirtualTreadmill
 from treadctl.sim.link import SimLink, shared_link
 from treadctl.sim.model import TreadmillModel
 from treadctl.sim.radio import VirtualRadio
-from treadctl.sim.settings import Quirks, TreadmillConfig
+from treadctl.sim.settings import Quirks, TreadmillConfig, numbered
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_ADVERTISING_MS = 20.0  # scans and connects complete within a few tens of milliseconds
@@ -121,12 +120,8 @@ async def virtual_treadmills(
     treadmills = []
     async with contextlib.AsyncExitStack() as stack:
         for index in range(count):
-            name = base.name if count == 1 else f"{base.name}-{index + 1}"
-            one = dataclasses.replace(
-                base, name=name, rssi_dbm=max(base.rssi_dbm - 6 * index, -127)
-            )
             treadmill = VirtualTreadmill(
-                one,
+                numbered(base, index, count),
                 quirks,
                 link=link,
                 speedup=speedup,

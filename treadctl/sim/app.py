@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from treadctl.sim.settings import (
     SimSettings,
     TreadmillConfig,
     load_settings_file,
+    numbered,
     parse_assignments,
 )
 
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN = "127.0.0.1:7900"
 _CONSOLE_TASKS: set[asyncio.Task[None]] = set()
-RSSI_STEP_DBM = 6  # several treadmills are heard at different strengths, the first the loudest
 HELP = (
     "console: start | pause | stop | speed KMH | key | drop | revoke | status | quit  "
     "(append a number to pick a treadmill: `start 2`)"
@@ -113,18 +114,7 @@ def build_treadmills(args: argparse.Namespace) -> list[tuple[TreadmillConfig, Qu
     from_flags.build("flags", treadmill_where="--set", quirks_where="--quirk")
     source = f"{args.quirks} with the flags" if args.quirks else "flags"
     base, quirk_set = from_file.over(from_flags).build(source)
-    out = []
-    for index in range(args.count):
-        name = base.name if args.count == 1 else f"{base.name}-{index + 1}"
-        rssi = max(base.rssi_dbm - RSSI_STEP_DBM * index, -127)
-        out.append((_replace(base, name=name, rssi_dbm=rssi, seed=base.seed + index), quirk_set))
-    return out
-
-
-def _replace(config: TreadmillConfig, **changes: Any) -> TreadmillConfig:
-    import dataclasses
-
-    return dataclasses.replace(config, **changes)
+    return [(numbered(base, index, args.count), quirk_set) for index in range(args.count)]
 
 
 def _listen_address(text: str | None) -> tuple[str, int]:
@@ -153,8 +143,6 @@ def run_sim(args: argparse.Namespace) -> int:
 
 
 def _print_settings() -> None:
-    import dataclasses
-
     for title, cls in (("[treadmill]", TreadmillConfig), ("[quirks]", Quirks)):
         print(title)
         for f in dataclasses.fields(cls):
@@ -173,8 +161,6 @@ def _describe(treadmill: VirtualTreadmill) -> str:
 
 
 def _changed(quirks: Quirks) -> list[Any]:
-    import dataclasses
-
     default = Quirks()
     return [
         f for f in dataclasses.fields(quirks) if getattr(quirks, f.name) != getattr(default, f.name)

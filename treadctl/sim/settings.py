@@ -101,6 +101,26 @@ class Quirks:
         _check_quirks(self)
 
 
+RSSI_STEP_DBM = 6  # several treadmills are heard at different strengths, the first the loudest
+
+
+def numbered(base: TreadmillConfig, index: int, count: int) -> TreadmillConfig:
+    """Treadmill `index` (from 0) of `count` built from `base`; `base` itself when alone.
+
+    Several are named `NAME-1` … `NAME-N`, each heard `RSSI_STEP_DBM` dB weaker than the one
+    before (never below -127 dBm), each with its own random seed. Raises `InputError` when a
+    numbered name no longer fits the advertisement.
+    """
+    if count == 1:
+        return base
+    return dataclasses.replace(
+        base,
+        name=f"{base.name}-{index + 1}",
+        rssi_dbm=max(base.rssi_dbm - RSSI_STEP_DBM * index, -127),
+        seed=base.seed + index,
+    )
+
+
 def _fail(message: str, where: str) -> InputError:
     return InputError(message, where=where)
 
