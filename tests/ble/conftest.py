@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from treadctl.ble import Backoff, LinkEvent, ProfileSet, TreadmillLink, load_profiles
 from treadctl.safety import InclineCommand, SpeedCommand, StartCommand, StopCommand
 from treadctl.safety import commands as _governor_commands
+
+if TYPE_CHECKING:
+    from testsupport.virtual import Bench
 
 E = TypeVar("E")
 EVENT_WAIT_S = 10.0  # a bound so a broken test fails instead of hanging; never asserted on
@@ -54,6 +57,11 @@ def cmd() -> Commands:
 @pytest.fixture(scope="session")
 def profiles() -> ProfileSet:
     return load_profiles()
+
+
+def cp_writes(bench: Bench) -> list[bytes]:
+    """The octets of every control-point write the bench's first treadmill received, in order."""
+    return [write.data for write in bench.model.writes]
 
 
 def fast_backoff() -> Backoff:

@@ -35,7 +35,7 @@ from treadctl.errors import (
 from treadctl.safety import DeviceCaps
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
-from .conftest import Commands, next_event, open_link, until
+from .conftest import Commands, cp_writes, next_event, open_link, until
 
 CONFIG = TreadmillConfig(
     name="SIM-LINK",
@@ -56,10 +56,6 @@ CONFIG = TreadmillConfig(
 def with_profile(**values: object) -> ProfileSet:
     """A profile set whose default is the spec profile changed by `values`."""
     return ProfileSet({"default": profile_from_mapping("default", values)})
-
-
-def cp_writes(bench: object) -> list[bytes]:
-    return [w.data for w in bench.model.writes]  # type: ignore[attr-defined]
 
 
 async def test_connect_reads_features_ranges_and_device_information() -> None:

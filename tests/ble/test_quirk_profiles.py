@@ -23,7 +23,7 @@ from treadctl.ble.quirks import profile_from_mapping
 from treadctl.errors import ControlPointError
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
-from .conftest import Commands, events_until, next_event, open_link
+from .conftest import Commands, cp_writes, events_until, next_event, open_link
 
 BASE = TreadmillConfig(
     speed_min_kmh=0.5,
@@ -36,10 +36,6 @@ BASE = TreadmillConfig(
 
 def machine(name: str, **changes: object) -> TreadmillConfig:
     return dataclasses.replace(BASE, name=name, **changes)  # type: ignore[arg-type]
-
-
-def cp_writes(bench: object) -> list[bytes]:
-    return [w.data for w in bench.model.writes]  # type: ignore[attr-defined]
 
 
 async def test_kingsmith_without_indications_spaced_writes_and_steps(cmd: Commands) -> None:

@@ -10,19 +10,10 @@ import pytest
 
 from treadctl import ftms
 from treadctl.errors import AttError
-from treadctl.sim.model import BeltState, Notification, TreadmillModel
+from treadctl.sim.model import BeltState, TreadmillModel
 from treadctl.sim.settings import TreadmillConfig
 
-CP = "00002ad9-0000-1000-8000-00805f9b34fb"
-TD = "00002acd-0000-1000-8000-00805f9b34fb"
-TS = "00002ad3-0000-1000-8000-00805f9b34fb"
-MS = "00002ada-0000-1000-8000-00805f9b34fb"
-
-
-def wire(notifications: list[Notification]) -> list[tuple[str, bytes]]:
-    """(characteristic short name, octets) for each notification."""
-    names = {CP: "cp", TD: "td", TS: "ts", MS: "ms"}
-    return [(names[n.uuid], n.data) for n in notifications]
+from .conftest import CP, TD, wire
 
 
 def controlled(config: TreadmillConfig | None = None) -> TreadmillModel:

@@ -8,21 +8,13 @@ from __future__ import annotations
 import pytest
 
 from treadctl import ftms
-from treadctl.sim.model import BeltState, Notification, TreadmillModel
+from treadctl.sim.model import BeltState, TreadmillModel
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
-CP = "00002ad9-0000-1000-8000-00805f9b34fb"
-TD = "00002acd-0000-1000-8000-00805f9b34fb"
-TS = "00002ad3-0000-1000-8000-00805f9b34fb"
-MS = "00002ada-0000-1000-8000-00805f9b34fb"
+from .conftest import CP, MS, TD, TS, wire
+
 SPEED_RANGE = "00002ad4-0000-1000-8000-00805f9b34fb"
 FEATURE = "00002acc-0000-1000-8000-00805f9b34fb"
-
-
-def wire(notifications: list[Notification]) -> list[tuple[str, bytes]]:
-    """(characteristic short name, octets) for each notification."""
-    names = {CP: "cp", TD: "td", TS: "ts", MS: "ms"}
-    return [(names[n.uuid], n.data) for n in notifications]
 
 
 def model(config: TreadmillConfig | None = None, **quirks: object) -> TreadmillModel:
