@@ -15,7 +15,8 @@ class Backoff:
     """Delays of `initial_s · factor^n`, capped at `max_s`, each cut by up to `jitter` (0–1).
 
     Jitter spreads the reconnects of several treadmills (and several Pis) that lost the radio at
-    the same moment, so they do not retry in lockstep.
+    the same moment, so they do not retry in lockstep. Raises `ValueError` unless
+    0 < initial_s <= max_s, factor >= 1 and 0 <= jitter <= 1.
     """
 
     initial_s: float = 1.0

@@ -243,7 +243,10 @@ def profile_from_mapping(name: str, data: Mapping[str, Any], *, source: str = ""
 
 
 def load_profile_file(path: Path) -> QuirkProfile:
-    """One profile from a TOML file; its name is the file's stem."""
+    """One profile from a TOML file; its name is the file's stem.
+
+    Raises `ConfigError` naming the file (and the key) when it is unreadable or invalid.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

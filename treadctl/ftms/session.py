@@ -85,6 +85,7 @@ class ControlPointSession:
 
     Permission is tracked, not enforced: `begin()` accepts any procedure, because some devices
     must be driven without it (Q13, Q14); callers check `has_control` per their quirk profile.
+    Raises `ValueError` for a `timeout_s` that is not > 0.
     """
 
     def __init__(

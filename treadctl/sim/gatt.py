@@ -51,7 +51,8 @@ class VirtualTreadmill:
 
     `link`: the in-process link (default: `shared_link()`); `transport`: a bumble transport spec
     for a real controller instead (`usb:0`, `hci-socket:0`). `speedup` scales the model's clock
-    (physics and notification rate). The model is `treadmill.model`.
+    (physics and notification rate; `ValueError` outside (0, 1000]). The model is
+    `treadmill.model`.
     """
 
     def __init__(

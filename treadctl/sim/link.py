@@ -45,7 +45,7 @@ class SimLink(LocalLink):
         self.claimed: set[bytes] = set()  # addresses of the devices opened on this link
 
     def set_rssi(self, address: hci.Address, rssi_dbm: int) -> None:
-        """Make scanners hear `address` at `rssi_dbm` (dBm, -127..20)."""
+        """Make scanners hear `address` at `rssi_dbm` (dBm; `ValueError` outside -127..20)."""
         if not -127 <= rssi_dbm <= 20:
             raise ValueError(f"rssi_dbm {rssi_dbm} is outside -127..20")
         self._rssi_dbm[bytes(address)] = rssi_dbm
@@ -174,7 +174,7 @@ def open_device(
     """A bumble `Device` named `name` with random static `address`, on its own controller.
 
     Must be called inside the running loop; the caller powers the device on, and detaches the
-    controller when done.
+    controller when done. Raises `ValueError` when `address` is already on the link.
     """
     bd_addr = hci.Address(address)
     if bytes(bd_addr) in link.claimed:

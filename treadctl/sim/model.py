@@ -223,7 +223,10 @@ class TreadmillModel(Machine):
 
     # --- fault injection -----------------------------------------------------------------------
     def force_result(self, op_code: int, result_code: int | None) -> None:
-        """Answer `op_code` with `result_code` (0x02–0x05) and no effect; None to stop."""
+        """Answer `op_code` with `result_code` (0x02–0x05) and no effect; None to stop.
+
+        Raises `ValueError` for a result code outside 0x02–0x05.
+        """
         if result_code is None:
             self.forced_results.pop(op_code, None)
         elif not 0x02 <= result_code <= 0x05:

@@ -153,12 +153,14 @@ class VirtualRadio:
 
     # --- scanning, shared by every scanner on this radio ---------------------------------------
     async def add_scanner(self, scanner: VirtualScannerBackend) -> None:
+        """Hand `scanner` every advertisement heard; the central scans while any is added."""
         async with self._scan_lock:
             if not self._scanners:
                 await self.device.start_scanning(filter_duplicates=False)
             self._scanners.add(scanner)
 
     async def remove_scanner(self, scanner: VirtualScannerBackend) -> None:
+        """Stop handing `scanner` advertisements; scanning stops with the last one."""
         async with self._scan_lock:
             self._scanners.discard(scanner)
             if not self._scanners and self._device is not None:

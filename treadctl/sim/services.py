@@ -103,6 +103,7 @@ class Sender:
                 self.cp_in_flight = False
 
     def close(self) -> None:
+        """Stop sending (the connection is gone); what is still queued is dropped."""
         self._task.cancel()
 
 

@@ -273,7 +273,8 @@ def load_settings_file(path: Path) -> SimSettings:
 
 
 def parse_assignments(items: list[str], where: str) -> dict[str, Any]:
-    """`["rate_hz=4", "truncate_to_20=true"]` → values parsed as TOML scalars."""
+    """`["rate_hz=4", "truncate_to_20=true"]` → values parsed as TOML scalars (a bare word is a
+    string). Raises `InputError` naming `where` for an item that is not KEY=VALUE."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
