@@ -255,6 +255,23 @@ async def test_stale_telemetry_is_reported() -> None:
     assert stale.silent_for_s == stale.received_s - stale.last_record_s
 
 
+async def test_telemetry_that_resumes_rearms_the_stale_report() -> None:
+    """A silence after telemetry came back is reported again, as its own TelemetryStale."""
+    profiles = with_profile(stale_after_s=0.3)
+    quirks = Quirks(silent_when_stopped=True)
+    async with virtual_treadmills(quirks, CONFIG) as bench:
+        bench.treadmill.press_start()
+        async with open_link(bench, profiles=profiles) as link:
+            await next_event(link, TelemetryReceived)
+            bench.treadmill.press_stop()
+            first = await next_event(link, TelemetryStale)
+            bench.treadmill.press_start()
+            await next_event(link, TelemetryReceived)
+            bench.treadmill.press_stop()
+            second = await next_event(link, TelemetryStale)
+    assert second.last_record_s > first.last_record_s
+
+
 async def test_absent_treadmill_gives_a_clear_error_within_the_scan_timeout() -> None:
     """A name nobody advertises fails with DeviceNotFoundError naming it and the timeout."""
     async with virtual_treadmills(config=CONFIG) as bench:

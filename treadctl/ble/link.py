@@ -278,24 +278,25 @@ class TreadmillLink:
             self._emit(event)
 
     async def _watch_stale(self) -> None:
-        reported = False
+        """Report each silence longer than `stale_after_s` once. It sleeps until the deadline
+        the last record set, so a record costs it nothing (no wake-up per notification)."""
+        reported_for: float | None = None  # the last record before the silence reported
         while True:
-            stale_s = self.profile.stale_after_s
-            self._record_seen.clear()
-            try:
-                if stale_s <= 0:
-                    await self._record_seen.wait()
-                else:
-                    async with asyncio.timeout(stale_s):
-                        await self._record_seen.wait()
-                reported = False
-            except TimeoutError:
-                last = self._last_record_s
-                if self._connected and not reported and last is not None:
-                    now = self._now()
-                    self._emit(ev.TelemetryStale(last, now - last, now))
-                    self._log.warning("telemetry_stale", silent_for_s=round(now - last, 1))
-                    reported = True
+            stale_s, last = self.profile.stale_after_s, self._last_record_s
+            if stale_s <= 0 or last is None or last == reported_for:
+                self._record_seen.clear()
+                await self._record_seen.wait()
+                continue
+            wait_s = last + stale_s - self._now()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            elif not self._connected:
+                await asyncio.sleep(stale_s)  # reconnecting: look again later
+            else:
+                now = self._now()
+                self._emit(ev.TelemetryStale(last, now - last, now))
+                self._log.warning("telemetry_stale", silent_for_s=round(now - last, 1))
+                reported_for = last
 
     async def _supervise(self, first: Connection | None) -> None:
         if first is None:
