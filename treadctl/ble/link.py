@@ -48,6 +48,7 @@ class TreadmillLink:
     background (reported as `LinkConnected`); otherwise entering connects or raises
     `DeviceNotFoundError`, `UnsupportedDeviceError` or `BluetoothError`. While
     `telemetry_backlog` events wait unread, new telemetry is dropped; other events never are.
+    Raises `ValueError` when given neither an address nor a name.
     """
 
     def __init__(

@@ -55,7 +55,8 @@ class VirtualRadio:
     `spec`: `"sim:local"` (the running loop's shared in-process link, or `link` if given) or
     `"sim:HOST:PORT"` (a `treadctl sim` process; `local` and `tcp:HOST:PORT` work too, and
     an IPv6 host goes in brackets). `mtu` is what every connection requests.
-    Opening raises `InputError` for a bad spec and `BluetoothError` when the sim is unreachable.
+    Raises `InputError` for a bad spec or MTU; opening raises `BluetoothError` when the sim is
+    unreachable.
     """
 
     def __init__(
