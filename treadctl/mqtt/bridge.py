@@ -93,10 +93,6 @@ class MqttBridge:
             channel.stop()
         await group.__aexit__(exc_type, exc, tb)
 
-    @property
-    def treadmill_ids(self) -> list[str]:
-        return list(self._infos)
-
     def is_connected(self, treadmill_id: str) -> bool:
         """Whether the treadmill's MQTT connection is up right now."""
         channel = self._channels.get(treadmill_id)

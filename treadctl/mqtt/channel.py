@@ -85,23 +85,29 @@ class TreadmillChannel:
         )
 
     # --- the daemon's side: never blocks, never raises ---------------------------------------
+    # The bridge hands each payload over as a dict of its own: it is kept as it is, not copied.
 
     def publish_telemetry(self, payload: dict[str, Any]) -> None:
-        if self._throttle.offer(dict(payload), self._clock()):
+        """Queue a telemetry sample now, or keep it for the next tick (`TelemetryThrottle`)."""
+        if self._throttle.offer(payload, self._clock()):
             self._put("telemetry", self.topics.telemetry, payload)
 
     def publish_state(self, payload: dict[str, Any]) -> None:
-        self._state = dict(payload)
+        """Queue the new state (retained), replacing one still waiting."""
+        self._state = payload
         self._put("state", self.topics.state, self._state_payload())
 
     def publish_event(self, payload: dict[str, Any]) -> None:
+        """Queue an event (kept until the broker has it)."""
         self._put("event", self.topics.event, payload)
 
     def set_link(self, connected: bool) -> None:
+        """Queue the state again with `link_connected`."""
         self._link_connected = connected
         self._put("state", self.topics.state, self._state_payload())
 
     def update_treadmill(self, info: TreadmillInfo) -> None:
+        """Take the new device information and announce it."""
         self.info = info
         self.announce()
 
@@ -119,7 +125,7 @@ class TreadmillChannel:
                 self._publication("announce", self.topics.state, self._state_payload(), True)
             )
         self.outbox.replace_announcements([i for i in items if i is not None])
-        self._changed()
+        self.link.notify()
 
     async def flush(self) -> None:
         """Return once everything queued (and the telemetry sample held back) is published."""
@@ -149,7 +155,7 @@ class TreadmillChannel:
         if item is not None:
             self.outbox.put(item)
             self._log_drops()
-            self._changed()
+            self.link.notify()
 
     def _log_drops(self) -> None:
         """Log the running totals of dropped answers and telemetry when they grew (at most once
@@ -178,9 +184,6 @@ class TreadmillChannel:
             return None
         return Publication(kind, topic, data, _QOS.get(kind, 0), retain, sheddable)
 
-    def _changed(self) -> None:
-        self.link.notify()
-
     def _on_message(self, topic: str, payload: bytes, retain: bool) -> None:
         if topic == self.topics.ha_status:
             if payload.strip().lower() == ONLINE:
@@ -193,6 +196,7 @@ class TreadmillChannel:
 
     @property
     def connected(self) -> bool:
+        """Whether this treadmill's MQTT connection is up."""
         return self.link.connected
 
     def start(self, group: asyncio.TaskGroup, tls: ssl.SSLContext | None) -> None:
