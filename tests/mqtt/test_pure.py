@@ -78,7 +78,7 @@ def test_outbox_order_and_limits() -> None:
     box.put(pub("event", 1))
     box.put(pub("urgent", 0))
     order = []
-    while (item := box.peek()) is not None:
+    while (item := box.take()) is not None:
         order.append((item.kind, item.payload))
         box.done(item)
     assert order == [
@@ -98,10 +98,10 @@ def test_outbox_keeps_a_state_that_replaced_the_one_in_flight() -> None:
     box = Outbox(telemetry_size=2, result_size=2)
     first, second = pub("state", 0), pub("state", 1)
     box.put(first)
-    assert box.peek() is first
+    assert box.take() is first
     box.put(second)
     box.done(first)
-    assert box.peek() is second
+    assert box.take() is second
 
 
 def drain(box: Outbox) -> list[str]:

@@ -116,12 +116,10 @@ class Outbox:
         return item
 
     def done(self, item: Publication) -> None:
-        """`item` reached the broker: take it off its queue (unless it was already replaced or
-        dropped). An item published straight from `peek()` counts as taken."""
-        queue = self._queues[item.kind]
-        if item not in self._in_flight and item in queue:
-            self._serve(item)
+        """`item` (handed out by `take()`) reached the broker: take it off its queue (unless it
+        was already replaced or dropped)."""
         self._in_flight.discard(item)
+        queue = self._queues[item.kind]
         if item in queue:
             queue.remove(item)
 
@@ -132,10 +130,6 @@ class Outbox:
     def retry_all(self) -> None:
         """The connection is gone: everything in flight waits again, each in its place."""
         self._in_flight.clear()
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
 
     def __len__(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
@@ -212,6 +206,8 @@ class TelemetryThrottle:
         self._pending: dict[str, Any] | None = None
 
     def offer(self, sample: dict[str, Any], now_s: float) -> bool:
+        """Whether `sample` goes out now (it then counts as published); otherwise it is kept,
+        replacing a sample kept before."""
         if self._last_sent is None or self._significant(sample) or self._period_over(now_s):
             self._mark_sent(sample, now_s)
             return True
@@ -264,12 +260,12 @@ def encode_json(payload: dict[str, Any]) -> bytes:
 
 
 def finite(value: Any) -> Any:
+    """`value` (JSON-ready: dicts, lists, tuples, scalars) with every NaN or infinite float
+    replaced by None, keys made strings. Anything else is left for `json.dumps` to refuse."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {str(k): finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [finite(v) for v in value]
-    if hasattr(value, "model_dump"):
-        return finite(value.model_dump(mode="json"))
     return value
