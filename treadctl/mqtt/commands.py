@@ -118,10 +118,12 @@ class CommandResult:
 
     @classmethod
     def accepted(cls, **detail: Any) -> CommandResult:
+        """Carried out; `detail` says what was set (JSON-ready values)."""
         return cls(True, None, dict(detail))
 
     @classmethod
     def refused(cls, reason: str, **detail: Any) -> CommandResult:
+        """Not carried out, because of `reason` (a sentence a person can act on)."""
         return cls(False, reason, dict(detail))
 
 

@@ -74,6 +74,7 @@ class BrokerLink:
 
     @property
     def connected(self) -> bool:
+        """Whether the connection is up (subscribed and `online` published)."""
         return self._connected.is_set()
 
     def notify(self) -> None:
@@ -82,6 +83,7 @@ class BrokerLink:
         self._wakeup.set()
 
     def start(self, group: asyncio.TaskGroup, tls: ssl.SSLContext | None, name: str) -> None:
+        """Start the `<name>-connection` and `<name>-publisher` tasks in `group`."""
         self._tls = tls
         self._connection_task = group.create_task(self._run_connection(), name=f"{name}-connection")
         self._publisher_task = group.create_task(self._run_publisher(), name=f"{name}-publisher")

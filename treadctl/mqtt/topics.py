@@ -70,18 +70,22 @@ class Topics:
 
     @property
     def availability(self) -> str:
+        """`online`/`offline`, retained; the last will."""
         return f"{self.root}/availability"
 
     @property
     def state(self) -> str:
+        """The retained JSON state."""
         return f"{self.root}/state"
 
     @property
     def telemetry(self) -> str:
+        """Telemetry samples (JSON)."""
         return f"{self.root}/telemetry"
 
     @property
     def event(self) -> str:
+        """Events (JSON, not retained)."""
         return f"{self.root}/event"
 
     @property
@@ -95,6 +99,7 @@ class Topics:
         return f"{self.root}/cmd/result"
 
     def command(self, name: str) -> str:
+        """The topic of command `name`: `<base>/<id>/cmd/<name>`."""
         return f"{self.root}/cmd/{name}"
 
     @property
