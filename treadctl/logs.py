@@ -189,11 +189,6 @@ def configure_logging(
     return renderer
 
 
-def get_logger(name: str | None = None) -> Any:
-    """A structlog logger (`log.info("snake_case_event", key=value)`)."""
-    return structlog.stdlib.get_logger(name)
-
-
 # --- context: bound once, carried by every event of the task -------------------------------
 
 
