@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from testsupport.brokers import AmqttBroker, MqttRecorder, Received
+from testsupport.brokers import AmqttBroker
+from testsupport.mqtt_recorder import MqttRecorder, Received
 
 from treadctl.daemon.app import Daemon
 from treadctl.daemon.demo import demo_config

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from testsupport.brokers import AmqttBroker, MqttRecorder
+from testsupport.brokers import AmqttBroker
 from testsupport.daemon import daemon_config, daemon_process, served_treadmill
+from testsupport.mqtt_recorder import MqttRecorder
 
 from treadctl.sim.settings import Quirks
 from treadctl.sim.state import BeltState

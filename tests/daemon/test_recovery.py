@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from testsupport.brokers import AmqttBroker, MqttRecorder
+from testsupport.brokers import AmqttBroker
 from testsupport.daemon import daemon_config, daemon_process, served_treadmill
+from testsupport.mqtt_recorder import MqttRecorder
 
 from treadctl.daemon.recovery import find_interrupted
 from treadctl.sim.settings import Quirks

@@ -19,7 +19,8 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from testsupport.brokers import MosquittoBroker, Received, require_mosquitto
+from testsupport.brokers import MosquittoBroker, require_mosquitto
+from testsupport.mqtt_recorder import Received
 from testsupport.rig import BASE, fault_rig
 from testsupport.safety_checks import (
     STOP,

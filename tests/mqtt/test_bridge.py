@@ -8,7 +8,8 @@ import random
 
 import pytest
 from mqtt.support import WORKOUTS, Handler, SettingsFactory
-from testsupport.brokers import AmqttBroker, MqttRecorder, Received
+from testsupport.brokers import AmqttBroker
+from testsupport.mqtt_recorder import MqttRecorder, Received
 
 from treadctl.mqtt import MqttBridge, SetSpeedCommand, StartCommand, TreadmillInfo
 

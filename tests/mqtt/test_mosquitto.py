@@ -10,7 +10,9 @@ import aiomqtt
 import pytest
 from mqtt.support import Handler, ReconnectGate, SettingsFactory
 from structlog.testing import capture_logs
-from testsupport.brokers import MosquittoBroker, MqttRecorder, make_tls_files
+from testsupport.brokers import MosquittoBroker
+from testsupport.mqtt_recorder import MqttRecorder
+from testsupport.tls import make_tls_files
 
 from treadctl.errors import ConfigError
 from treadctl.mqtt import MqttBridge, TreadmillInfo

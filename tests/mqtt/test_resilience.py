@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 from mqtt.support import Handler, ReconnectGate, SettingsFactory
-from testsupport.brokers import (
-    AmqttBroker,
-    MosquittoBroker,
-    MqttRecorder,
-    Received,
-    require_mosquitto,
-)
+from testsupport.brokers import AmqttBroker, MosquittoBroker, require_mosquitto
+from testsupport.mqtt_recorder import MqttRecorder, Received
 
 from treadctl.mqtt import MqttBridge, TreadmillInfo
 

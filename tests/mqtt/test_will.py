@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from testsupport.brokers import AmqttBroker, MosquittoBroker, MqttRecorder
+from testsupport.brokers import AmqttBroker, MosquittoBroker
+from testsupport.mqtt_recorder import MqttRecorder
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,32 +1,31 @@
-"""Real MQTT brokers for tests, and a recording subscriber to assert on what reached them.
+"""Real MQTT brokers for tests.
 
-Owns: `AmqttBroker` (pure-Python broker started in-process on a free port; MQTT 3.1.1 only),
+Owns: `AmqttBroker` (pure-Python broker started in-process on a free port; MQTT 3.1.1 only) and
 `MosquittoBroker` (a `mosquitto` subprocess on a free port, optionally with a password file and
-TLS; MQTT 3.1.1 and 5), `make_tls_files()` (a throw-away CA, server and client certificate), and
-`MqttRecorder` (an aiomqtt subscriber that keeps every message and lets a test await one).
-Every broker can be stopped and started again on the same port mid-test (`restart()`), which is
-how reconnect and "nothing lost" behaviour is tested. Nothing here sleeps to wait for something:
-readiness is read from the broker's own log line, messages are awaited on a condition.
+TLS from `testsupport.tls`; MQTT 3.1.1 and 5). Every broker is an async context manager and can
+be stopped and started again on the same port mid-test (`restart()`), which is how reconnect
+and "nothing lost" behaviour is tested. What reached a broker is read with
+`testsupport.mqtt_recorder.MqttRecorder`. Nothing here sleeps to wait for something: readiness
+is read from the broker's own log line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import getpass
-import json
 import shutil
 import socket
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import aiomqtt
 import pytest
+
+if TYPE_CHECKING:
+    from testsupport.tls import TlsFiles
 
 LOCALHOST = "127.0.0.1"
 
@@ -39,10 +38,38 @@ def free_port() -> int:
         return port
 
 
+class _Broker:
+    """What both brokers share: `start()`/`stop()` of their own, `restart()` on the same port,
+    and use as an async context manager (started on entry, stopped on exit)."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def restart(self) -> None:
+        """Stop, then start again on the same port."""
+        await self.stop()
+        await self.start()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
 # --- amqtt -----------------------------------------------------------------------------------
 
 
-class AmqttBroker:
+class AmqttBroker(_Broker):
     """amqtt's broker inside the test's own event loop (anonymous access, MQTT 3.1.1)."""
 
     def __init__(self, port: int | None = None) -> None:
@@ -75,23 +102,6 @@ class AmqttBroker:
                     writer.transport.abort()
             await broker.shutdown()
 
-    async def restart(self) -> None:
-        """Stop, then start again on the same port."""
-        await self.stop()
-        await self.start()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
 
 # --- mosquitto -------------------------------------------------------------------------------
 
@@ -112,116 +122,8 @@ def require_mosquitto() -> str:
     return binary
 
 
-@dataclass(frozen=True)
-class TlsFiles:
-    """PEM files of a throw-away PKI: one CA, a server certificate for 127.0.0.1, a client one."""
-
-    ca_file: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-
-
-def make_tls_files(directory: Path) -> TlsFiles:
-    """Generate a CA, a server certificate (SAN 127.0.0.1, localhost) and a client certificate.
-
-    Uses `cryptography` (a dev dependency; it already comes with bumble), so the tests need no
-    `openssl` binary. EC P-256 keys keep it fast.
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-
-    def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    def write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return path
-
-    def write_cert(cert: x509.Certificate, path: Path) -> Path:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return path
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(name("treadctl test CA"))
-        .issuer_name(name("treadctl test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    def leaf(
-        common: str, usage: x509.ObjectIdentifier, san: list[x509.GeneralName]
-    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(name(common))
-            .issuer_name(ca.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-            )
-        )
-        if san:
-            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
-        return builder.sign(ca_key, hashes.SHA256()), key
-
-    import ipaddress
-
-    server, server_key = leaf(
-        "localhost",
-        ExtendedKeyUsageOID.SERVER_AUTH,
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOCALHOST))],
-    )
-    client, client_key = leaf("treadctl-test-client", ExtendedKeyUsageOID.CLIENT_AUTH, [])
-    return TlsFiles(
-        ca_file=write_cert(ca, directory / "ca.pem"),
-        server_cert=write_cert(server, directory / "server.pem"),
-        server_key=write_key(server_key, directory / "server.key"),
-        client_cert=write_cert(client, directory / "client.pem"),
-        client_key=write_key(client_key, directory / "client.key"),
-    )
-
-
 @dataclass
-class MosquittoBroker:
+class MosquittoBroker(_Broker):
     """A mosquitto subprocess listening on localhost.
 
     `users` (name -> password) turns anonymous access off and writes a password file with
@@ -316,23 +218,6 @@ class MosquittoBroker:
         if self._drain is not None:
             await self._drain
 
-    async def restart(self) -> None:
-        """Stop, then start again on the same port."""
-        await self.stop()
-        await self.start()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
 
 def _mosquitto_passwd() -> str:
     binary = mosquitto_binary()
@@ -343,107 +228,3 @@ def _mosquitto_passwd() -> str:
     if found is None:
         pytest.skip("mosquitto_passwd is not installed")
     return found
-
-
-# --- recording subscriber ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    """One message as a subscriber saw it."""
-
-    topic: str
-    payload: bytes
-    retain: bool
-
-    def json(self) -> Any:
-        """The payload parsed as JSON."""
-        return json.loads(self.payload)
-
-
-class MqttRecorder:
-    """A subscriber that records every message on its filters, in arrival order.
-
-    `await recorder.wait_for(predicate)` returns the first recorded message (from `start`, an
-    index into `messages`) that matches, waiting for new ones as they arrive; a test wraps it in
-    its own timeout only through pytest-timeout, never a sleep. Also publishes, for commands.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        filters: tuple[str, ...] = ("#",),
-        *,
-        protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311,
-        **client_kwargs: Any,
-    ) -> None:
-        self._client = aiomqtt.Client(host, port, protocol=protocol, **client_kwargs)
-        self._filters = filters
-        self.messages: list[Received] = []
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Self:
-        await self._client.__aenter__()
-        for topic_filter in self._filters:
-            await self._client.subscribe(topic_filter, qos=1)
-        self._task = asyncio.create_task(self._collect(), name="mqtt-recorder")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await self._task
-        with contextlib.suppress(aiomqtt.MqttError):
-            await self._client.__aexit__(exc_type, exc, tb)
-
-    async def _collect(self) -> None:
-        async for message in self._client.messages:
-            payload = message.payload if isinstance(message.payload, bytes) else b""
-            received = Received(str(message.topic), payload, bool(message.retain))
-            async with self._changed:
-                self.messages.append(received)
-                self._changed.notify_all()
-
-    async def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-        """Publish with QoS 1 (returns once the broker has it)."""
-        await self._client.publish(topic, payload, qos=1, retain=retain)
-
-    async def wait_for(self, predicate: Callable[[Received], bool], *, start: int = 0) -> Received:
-        """The first message at index >= `start` that matches, waiting for it if needed."""
-        async with self._changed:
-            index = start
-            while True:
-                while index < len(self.messages):
-                    if predicate(self.messages[index]):
-                        return self.messages[index]
-                    index += 1
-                await self._changed.wait()
-
-    async def wait_topic(
-        self, topic: str, *, start: int = 0, payload: bytes | None = None
-    ) -> Received:
-        """The first message on `topic` (with `payload`, when given) at index >= `start`."""
-        return await self.wait_for(
-            lambda m: m.topic == topic and (payload is None or m.payload == payload), start=start
-        )
-
-    async def wait_count(self, predicate: Callable[[Received], bool], count: int) -> list[Received]:
-        """Wait until `count` recorded messages match; return them."""
-        async with self._changed:
-            while True:
-                found = [m for m in self.messages if predicate(m)]
-                if len(found) >= count:
-                    return found
-                await self._changed.wait()
-
-    def on(self, topic: str) -> list[Received]:
-        """Every message recorded so far on `topic`."""
-        return [m for m in self.messages if m.topic == topic]

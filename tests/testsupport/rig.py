@@ -26,7 +26,7 @@ from typing import Any
 
 import aiomqtt
 
-from testsupport.brokers import AmqttBroker, MosquittoBroker, MqttRecorder, Received
+from testsupport.brokers import AmqttBroker, MosquittoBroker
 from testsupport.daemon import (
     DaemonProcess,
     ServedTreadmill,
@@ -34,6 +34,7 @@ from testsupport.daemon import (
     daemon_process,
     served_treadmill,
 )
+from testsupport.mqtt_recorder import MqttRecorder, Received
 from testsupport.safety_checks import (
     Caps,
     assert_record_complete,
