@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from testsupport.brokers import AmqttBroker
-from testsupport.daemon import daemon_config, daemon_process, served_treadmill
+from testsupport.daemon import daemon_config, daemon_process, run_treadctl, served_treadmill
 from testsupport.mqtt_recorder import MqttRecorder
+from testsupport.safety_checks import speed_writes
 
 from treadctl.sim.settings import Quirks
 from treadctl.sim.state import BeltState
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_ready_watchdog_and_status_reach_systemd(tmp_path: Path) -> None:
@@ -80,8 +78,7 @@ async def test_sigterm_mid_workout_ramps_the_belt_down_and_pauses_it(tmp_path: P
             assert await daemon.terminate() == 0
         after = sim.model.writes[writes_before:]
         assert after, "nothing was sent on shutdown"
-        speeds = [w.data for w in after if w.data[0] == 0x02]
-        values = [int.from_bytes(d[1:3], "little") / 100 for d in speeds]
+        values = speed_writes(after)
         assert values == sorted(values, reverse=True), values  # only ever lower
         assert after[-1].data == b"\x08\x02"  # the last word: Pause
         assert sim.model.state is BeltState.PAUSED
@@ -92,25 +89,9 @@ async def test_sigterm_mid_workout_ramps_the_belt_down_and_pauses_it(tmp_path: P
 
 async def test_unknown_profile_is_refused_before_anything_starts(tmp_path: Path) -> None:
     """A quirk profile name that does not exist stops start-up with one clear line naming it."""
-    config = daemon_config(tmp_path, "sim:local", 1, extra="")
-    text = config.read_text(encoding="utf-8").replace(
-        'name = "treadctl-sim"', 'name = "treadctl-sim"\nprofile = "no-such-profile"'
-    )
-    config.write_text(text, encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "treadctl",
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=str(REPO),
-    )
-    _, err = await process.communicate()
-    assert process.returncode == 2
-    message = err.decode()
+    config = daemon_config(tmp_path, "sim:local", 1, profile="no-such-profile")
+    code, _, message = await run_treadctl("run", "--config", str(config))
+    assert code == 2
     assert "treadmill[0].profile = 'no-such-profile'" in message
     assert "Traceback" not in message
 
@@ -119,23 +100,10 @@ async def test_demo_runs_a_whole_workout_at_200x(tmp_path: Path) -> None:
     """`treadctl demo --speedup 200` plays the first-timer workout to its end on the virtual
     treadmill and reports the session summary and the record's path."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "treadctl",
-        "demo",
-        "--speedup",
-        "200",
-        "--state-dir",
-        str(tmp_path / "state"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=str(REPO),
-        env=env,
+    code, text, err = await run_treadctl(
+        "demo", "--speedup", "200", "--state-dir", str(tmp_path / "state"), env=env
     )
-    out, err = await process.communicate()
-    text = out.decode()
-    assert process.returncode == 0, text + err.decode()
+    assert code == 0, text + err
     assert "first-timer — finished" in text
     assert "turns 2" in text
     record = next((tmp_path / "state" / "sessions").glob("*.jsonl"))

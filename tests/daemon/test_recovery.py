@@ -10,6 +10,7 @@ from typing import Any
 from testsupport.brokers import AmqttBroker
 from testsupport.daemon import daemon_config, daemon_process, served_treadmill
 from testsupport.mqtt_recorder import MqttRecorder
+from testsupport.safety_checks import speed_writes
 
 from treadctl.daemon.recovery import find_interrupted
 from treadctl.sim.settings import Quirks
@@ -122,8 +123,8 @@ async def test_after_sigkill_the_new_daemon_ramps_down_and_resumes_only_on_comma
             await second.wait_for(lambda: _paused(sim), timeout_s=30)
             after_restart = sim.model.writes[mark:]
             assert b"\x07" not in [w.data for w in after_restart]  # no Start
-            assert _speeds(after_restart) == sorted(_speeds(after_restart), reverse=True)
-            assert max(_speeds(after_restart), default=0.0) <= speed_at_kill
+            assert speed_writes(after_restart) == sorted(speed_writes(after_restart), reverse=True)
+            assert max(speed_writes(after_restart), default=0.0) <= speed_at_kill
             mark = len(sim.model.writes)
             await sub.publish("treadctl/tm1/cmd/resume", b"{}")
             result = await sub.wait_for(
@@ -133,10 +134,6 @@ async def test_after_sigkill_the_new_daemon_ramps_down_and_resumes_only_on_comma
             assert result.json()["detail"]["resumed_session"] == state.json()["resumable_session"]
             await second.wait_for(lambda: b"\x07" in [w.data for w in sim.model.writes[mark:]])
             await second.terminate()
-
-
-def _speeds(writes: list[Any]) -> list[float]:
-    return [int.from_bytes(w.data[1:3], "little") / 100 for w in writes if w.data[0] == 0x02]
 
 
 def _paused(sim: Any) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testsupport.daemon import run_treadctl
 from testsupport.workout_gen import to_toml, workout_documents
 
 from treadctl.errors import WorkoutError
@@ -24,7 +24,6 @@ from treadctl.workout.bundled import bundled_workouts
 from treadctl.workout.compiler import compile_plan
 from treadctl.workout.script import load_workout
 
-REPO = Path(__file__).resolve().parents[2]
 LIMITS = Limits()
 # A typical device for the compile check (the `treadctl plan` dry-run defaults).
 DEVICE = DeviceCaps(
@@ -152,22 +151,6 @@ BAD_FILES = [
 ]
 
 
-async def _plan(path: Path) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "treadctl",
-        "plan",
-        str(path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=str(REPO),
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_treadctl_plan_refuses_bad_files_with_one_clear_message(tmp_path: Path) -> None:
     """`treadctl plan FILE` on broken files (run as a process, all at once) exits 2 with a
     message naming the file and what is wrong, never a traceback; a sound file still plans."""
@@ -180,7 +163,7 @@ async def test_treadctl_plan_refuses_bad_files_with_one_clear_message(tmp_path: 
         b'name = "g"\nsteps = [{name = "a", direction = "backward", duration = "1m", '
         b"speed_kmh = 2.0}]\n"
     )
-    results = await asyncio.gather(*(_plan(p) for p in [*paths, good]))
+    results = await asyncio.gather(*(run_treadctl("plan", str(p)) for p in [*paths, good]))
     for (name, _, mention), path, (code, out, err) in zip(BAD_FILES, paths, results, strict=False):
         assert code == 2, (name, out, err)
         assert "Traceback" not in err, (name, err)
@@ -202,7 +185,7 @@ async def test_a_nan_incline_is_refused_not_crashed_on(tmp_path: Path) -> None:
     `load_workout` and by `treadctl plan`, which exits 2 without a traceback."""
     path = tmp_path / "nan.toml"
     path.write_bytes(NAN_INCLINE)
-    code, _, err = await _plan(path)
+    code, _, err = await run_treadctl("plan", str(path))
     assert "Traceback" not in err, err
     assert code == 2, err
     with pytest.raises(WorkoutError, match="incline_pct"):

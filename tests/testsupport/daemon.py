@@ -9,6 +9,8 @@
             ...                                          # sim.model.writes / .history
             await daemon.terminate()                     # SIGTERM, waits for exit
 
+`run_treadctl(*args)` runs any other `python -m treadctl` command to its end.
+
 The treadmill runs here, on its own link served over HCI/TCP, so the daemon (another process)
 reaches it the way it reaches a `treadctl sim` process, while the test can inspect the machine's
 whole history and break it (console, safety key, dropped link, forced result codes). The daemon's
@@ -25,7 +27,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,24 @@ profiles_dir = "{folder / "profiles"}"
         encoding="utf-8",
     )
     return path
+
+
+async def run_treadctl(*args: str, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """Run `python -m treadctl ARGS` from the repository to its end (environment `env`, default
+    this one's): its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "treadctl",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(REPO),
+        env=env,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 class _Datagrams(asyncio.DatagramProtocol):
