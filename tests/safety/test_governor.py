@@ -520,6 +520,216 @@ def test_a_pause_after_a_given_up_rise_still_pauses() -> None:
     ]
 
 
+def refusing_every(
+    kind: type[BeltCommand], code: int | None, governor: Governor, start_s: float, until_s: float
+) -> list[tuple[float, str, Refusal | None]]:
+    """Like `refusing`, but every command of `kind` is refused with `code` (None: it was never
+    answered) and every other is taken. (time, command, the refusal)."""
+    sent: list[tuple[float, str, Refusal | None]] = []
+    now_s = start_s
+    for _ in range(1000):
+        wake = governor.wake_at_s()
+        if wake is None or wake > until_s:
+            break
+        now_s = max(now_s, wake)
+        command = governor.next_command(now_s)
+        if command is None:
+            continue
+        refusal = None
+        if isinstance(command, kind):
+            refusal = governor.command_failed(command, now_s, result_code=code)
+        sent.append((round(now_s, 3), show(command), refusal))
+    return sent
+
+
+def inclined(incline_pct: float = 1.0) -> Governor:
+    """Walking backward at 3.0 km/h with the deck at `incline_pct` (both taken)."""
+    governor = walking(3.0)
+    governor.set_incline(incline_pct, 100.0)
+    run(governor, 100.0, 105.0)
+    assert governor.commanded_incline_pct == incline_pct
+    return governor
+
+
+@pytest.mark.parametrize("code", [None, 0x02, 0x03, 0x04, 0x05])
+def test_a_refused_incline_does_not_hold_back_a_turn(code: int | None) -> None:
+    """A turn whose incline-down is refused (any result code, or no answer): the deck is left
+    as it is for this turn, the speed ramps down at once at its usual pace, and the Pause goes
+    out as soon as the speed is down — 3.5 s after the turn began, not 8 s or never."""
+    governor = inclined()
+    governor.begin_turn(Direction.FORWARD, 110.0, speed_kmh=2.0, incline_pct=1.0)
+    sent = refusing_every(InclineCommand, code, governor, 110.0, 200.0)
+    assert [(t, what) for t, what, _ in sent] == [
+        (111.0, "incline 0.5"),
+        (111.6, "speed 2.7"),
+        (112.2, "speed 2.4"),
+        (112.8, "speed 2.1"),
+        (113.4, "speed 1.8"),
+        (114.0, "speed 1.5"),
+        (114.5, "pause"),
+    ]
+    refusal = sent[0][2]
+    assert refusal is not None
+    assert refusal.describe(111.0) == {"attempt": 1, "given_up": True}
+    assert (governor.turn_stage, governor.direction) == (TurnStage.HOLDING, Direction.FORWARD)
+    assert governor.belt is BeltState.PAUSED
+    assert governor.hold_started_s == pytest.approx(114.5)
+    assert governor.commanded_incline_pct == 1.0
+
+
+def test_a_refused_incline_does_not_hold_back_the_end_of_a_workout() -> None:
+    """finish() with the incline-down refused (0x02): the speed ramps down and Stop goes out
+    once it is down; the deck keeps its incline."""
+    governor = inclined()
+    governor.finish(110.0)
+    sent = refusing_every(InclineCommand, 0x02, governor, 110.0, 200.0)
+    assert [(t, what) for t, what, _ in sent] == [
+        (111.0, "incline 0.5"),
+        (111.6, "speed 2.7"),
+        (112.2, "speed 2.4"),
+        (112.8, "speed 2.1"),
+        (113.4, "speed 1.8"),
+        (114.0, "speed 1.5"),
+        (114.5, "stop"),
+    ]
+    assert governor.belt is BeltState.STOPPED
+
+
+def test_a_refused_incline_fall_lets_the_speed_fall_go_first() -> None:
+    """A step lowering both: the incline-down refused with 0x04 waits, the speed-down does not
+    wait for it; the incline is tried again once the speed is down (after its 2 s), then after
+    4 s and every 8 s, since a fall is never given up outside a pause, stop or turn."""
+    governor = inclined()
+    governor.set_incline(0.0, 110.0)
+    governor.set_speed(2.0, 110.0)
+    sent = refusing_every(InclineCommand, 0x04, governor, 110.0, 140.0)
+    assert [(t, what) for t, what, _ in sent] == [
+        (111.0, "incline 0.5"),
+        (111.6, "speed 2.7"),
+        (112.2, "speed 2.4"),
+        (112.8, "speed 2.1"),
+        (113.3, "speed 2"),
+        (114.3, "incline 0.5"),
+        (118.3, "incline 0.5"),
+        (126.3, "incline 0.5"),
+        (134.3, "incline 0.5"),
+    ]
+    assert [r.attempt for _, _, r in sent if r] == [1, 2, 3, 4, 5]
+    assert not any(r.given_up for _, _, r in sent if r)
+    assert governor.commanded_speed_kmh == 2.0
+
+
+@pytest.mark.parametrize(
+    ("ending", "code", "tries", "paused_at"),
+    [
+        ("turn", 0x04, [110.6, 112.6, 116.6, 124.6], 125.1),
+        ("turn", None, [110.6, 112.6, 116.6, 124.6], 125.1),
+        ("pause", 0x03, [110.6, 115.6], 116.1),
+        ("pause", 0x05, [110.6, 112.6, 116.6, 124.6], 125.1),
+    ],
+)
+def test_a_ramp_down_whose_speed_is_refused_pauses_after_the_tries(
+    ending: str, code: int | None, tries: list[float], paused_at: float
+) -> None:
+    """A pause or turn whose speed-down is refused: the fall is tried as the back-off table
+    says (2, 4, 8 s; or once more after 5 s), then given up, and the belt is paused from the
+    speed it has — pausing is always the safe direction."""
+    governor = walking(3.0)
+    if ending == "turn":
+        governor.begin_turn(Direction.FORWARD, 110.0, speed_kmh=2.0)
+    else:
+        governor.pause(110.0)
+    sent = refusing_every(SpeedCommand, code, governor, 110.0, 200.0)
+    assert [(t, what) for t, what, _ in sent] == [(t, "speed 2.7") for t in tries] + [
+        (paused_at, "pause")
+    ]
+    assert [r.given_up for _, _, r in sent if r][-1]
+    assert governor.belt is BeltState.PAUSED
+    assert governor.ending is None
+
+
+def test_a_moving_turn_whose_speed_is_refused_pauses_instead() -> None:
+    """A moving turn (turn.speed_kmh 1.2) that cannot slow down because every speed is refused
+    (0x02): after the one retry the belt is paused, never held at walking speed for the turn."""
+    turn = TurnSettings(speed_kmh=1.2)
+    governor = Governor(Limits(), PAD, turn, direction=Direction.BACKWARD)
+    governor.set_speed(2.1, 0.0)
+    governor.start(0.0)
+    run(governor, 0.0, 60.0)
+    governor.begin_turn(Direction.FORWARD, 60.0, speed_kmh=3.0)
+    sent = refusing(governor, 60.0, 200.0, speeds_refused(0x02))
+    assert [(t, what) for t, what, _ in sent] == [
+        (60.6, "speed 1.8"),
+        (65.6, "speed 1.8"),
+        (66.1, "pause"),
+    ]
+    assert governor.turn_stage is TurnStage.HOLDING
+    assert governor.hold_started_s == pytest.approx(66.1)
+    assert governor.belt is BeltState.PAUSED
+
+
+def test_a_start_refused_after_a_reconnect_does_not_undo_it() -> None:
+    """A Start whose refusal arrives after a reconnect that found the belt moving: the
+    refusal is stale — the belt is still ramped down from its reported speed and paused."""
+    governor = Governor(Limits(), PAD, TurnSettings(), direction=Direction.BACKWARD)
+    governor.set_speed(2.0, 0.0)
+    governor.start(0.0)
+    start = governor.next_command(0.0)
+    assert isinstance(start, StartCommand)
+    governor.link_restored(1.0, belt_moving=True, reported_speed_kmh=2.0)
+    assert governor.command_failed(start, 1.2, result_code=0x04) is None
+    assert governor.belt is BeltState.RUNNING
+    assert run(governor, 1.2, 60.0) == [(1.6, "speed 1.7"), (2.1, "speed 1.5"), (2.6, "pause")]
+
+
+def test_a_refused_start_leaves_no_ramp_down_behind() -> None:
+    """A pause asked for while the Start was on its way, then the Start refused: the belt never
+    moved, nothing is sent, and the next start is not paused at once by the old request."""
+    governor = Governor(Limits(), PAD, TurnSettings(), direction=Direction.BACKWARD)
+    governor.set_speed(2.0, 0.0)
+    governor.start(0.0)
+    start = governor.next_command(0.0)
+    assert isinstance(start, StartCommand)
+    governor.pause(0.1)
+    assert governor.command_failed(start, 0.2, result_code=0x04) is None
+    assert (governor.belt, governor.ending) == (BeltState.STOPPED, None)
+    assert run(governor, 0.2, 60.0) == []
+    governor.start(10.0)
+    assert run(governor, 10.0, 11.0) == [(10.0, "start"), (10.5, "speed 1.5")]
+
+
+def test_a_moving_turn_hold_keeps_the_turn_speed_after_a_refusal() -> None:
+    """A moving turn begun right after Start: its first speed (the turn speed, 1.2 km/h) is
+    refused once the hold has begun; the same speed is tried again after 2 s — never the
+    start speed, which is above the turn speed."""
+    turn = TurnSettings(speed_kmh=1.2)
+    governor = Governor(Limits(), PAD, turn, direction=Direction.BACKWARD)
+    governor.start(0.0)
+    assert run(governor, 0.0, 0.0) == [(0.0, "start")]
+    governor.begin_turn(Direction.FORWARD, 0.0, speed_kmh=1.5)
+    first = governor.next_command(0.5)
+    assert isinstance(first, SpeedCommand)
+    assert first.speed_kmh == 1.2
+    assert governor.next_command(0.5) is None  # down to the turn speed: the hold begins
+    assert governor.turn_stage is TurnStage.HOLDING
+    refusal = governor.command_failed(first, 1.0, result_code=0x04)
+    assert refusal is not None
+    assert refusal.retry_at_s == 3.0
+    assert run(governor, 1.0, 10.0) == [(3.0, "speed 1.2")]
+
+
+def test_a_belt_found_moving_in_a_moving_turn_hold_is_paused_at_once() -> None:
+    """A moving turn's hold, a safety-key stop, then a reconnect finds the belt moving at an
+    unknown speed: it is paused at once, not set to the turn speed."""
+    turn = TurnSettings(speed_kmh=1.2)
+    governor = Governor(Limits(), PAD, turn, direction=Direction.BACKWARD)
+    governor.begin_turn(Direction.FORWARD, 0.0, speed_kmh=1.5)
+    assert governor.turn_stage is TurnStage.HOLDING
+    governor.safety_key_pulled(1.0)
+    governor.link_restored(2.0, belt_moving=True)
+    assert run(governor, 2.0, 10.0) == [(2.0, "pause")]
+
+
 def test_control_lost_sends_nothing_until_a_person_starts() -> None:
     """After Control Permission Lost nothing is sent; a person's start takes control again."""
     governor = walking(2.0)

@@ -4,21 +4,27 @@ request sequences, reported speeds and fault timings.
 Each example drives one Governor through random requests and observations, asks for commands at
 every wake time, and checks every command it returns against an independent account of what
 the belt is doing: caps, ramp rates, command spacing, announced rises, no implicit start, no
-motion while stopped or latched, direction changes only with the belt paused or slow.
+motion while stopped or latched, direction changes only with the belt paused or slow. Refusals
+come as requests (`command_failed` with every result code) and from a treadmill that refuses
+every incline or every speed command from some time on; while a pause, finish or turn ramps
+the belt down, a refused incline never delays the speed fall beyond the spacing, and every
+ramp-down ends with the belt paused (stopped, or down to the turn speed).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from treadctl.errors import SafetyError
 from treadctl.safety import (
     Announcement,
     BeltCommand,
+    BeltState,
     DeviceCaps,
     Direction,
     Governor,
@@ -106,9 +112,14 @@ OPS = st.one_of(
     st.tuples(st.just("face"), directions),
     st.tuples(st.just("command_failed"), st.sampled_from([None, 0x02, 0x03, 0x04, 0x05])),
 )
+CODES = st.sampled_from([None, 0x02, 0x03, 0x04, 0x05])  # None: no answer at all
+# A treadmill that answers every incline (or speed) command with a result code from a time on.
+REFUSES = st.none() | st.tuples(st.sampled_from(["incline", "speed"]), CODES, st.floats(0, 60))
 MIN_RETRY_S = 2.0  # the soonest a refused setpoint is sent again (treadctl.safety.refusals)
 # Requests after which a refused setpoint may go again at once (the goal changed).
 KEEPS_REFUSALS = {"observe", "face", "control_lost", "link_lost", "command_failed"}
+# Requests that leave a ramp-down (pause, finish, turn) as it was; any other may change it.
+KEEPS_SLOWING = {"set_speed", "set_incline", "command_failed", "face"}
 STEP = st.tuples(st.floats(0.0, 20.0) | st.floats(0.0, 1.0), OPS)
 WARM_UP = st.lists(
     st.sampled_from(
@@ -136,6 +147,14 @@ class Belt:
     last_command: BeltCommand | None = None
     sent: set[str] = field(default_factory=set)
     refused: tuple[BeltCommand, float] | None = None  # a refused setpoint and when
+    refuses: tuple[str, int | None, float] | None = None  # (quantity, result code, from when)
+    slowing: bool = False  # a pause, finish, turn or reconnect is ramping the belt down
+    sends: int = 0  # commands sent so far
+    slowing_from: int = 0  # `sends` when the ramp-down began
+    incline_refused_s: float | None = None  # an incline refused while slowing: when
+    speed_refused: bool = False  # a speed refused while slowing (its own back-off applies)
+    stop_s: float | None = None  # when the last Stop or Pause was sent
+    refused_slowing: set[str] = field(default_factory=set)  # kinds refused in any ramp-down
 
     def collect(self) -> None:
         self.announcements.extend(self.governor.take_announcements())
@@ -146,6 +165,8 @@ class Belt:
         if isinstance(command, StopCommand):
             self.running = False
             self.last_speed = None
+            self.stop_s = now_s
+            self.end_slowing()
             if command.emergency:
                 self.latched = True
         else:
@@ -163,6 +184,8 @@ class Belt:
                 assert not too_soon, f"{command} refused at {self.refused[1]}, sent again"
         if isinstance(command, InclineCommand):
             assert not self.latched, f"{command} while latched"
+            again = self.slowing and self.incline_refused_s is not None
+            assert not again, f"{command} during a ramp-down, after an incline was refused"
         if isinstance(command, SpeedCommand) and self.latched:  # only ramping a moving belt down
             assert self.last_speed is not None, "speed set while latched"
             assert command.speed_kmh <= self.last_speed[0] + EPS, "speed rise while latched"
@@ -173,6 +196,7 @@ class Belt:
             assert dev.incline_supported
             assert -EPS <= value <= min(lim.max_incline_pct, dev.max_incline_pct or 0.0) + EPS
         self.last_any_s = now_s
+        self.sends += 1
         self.last_command = command
         self.sent.add(type(command).__name__)
 
@@ -202,43 +226,115 @@ class Belt:
                 assert fall <= lim.decel_kmh_per_s * elapsed_s + slack + EPS, "fall too fast"
         self.prev_speed, self.last_speed = self.last_speed, (value, now_s)
 
+    def begin_slowing(self, slowing: bool) -> None:
+        """A request that ramps the belt down (when `slowing`: the belt is running)."""
+        self.end_slowing()
+        self.slowing, self.slowing_from = slowing, self.sends
+
+    def end_slowing(self) -> None:
+        self.slowing, self.incline_refused_s, self.speed_refused = False, None, False
+
+    def answer(self, command: BeltCommand, now_s: float) -> None:
+        """The treadmill's answer to `command`: a refusal when it refuses that kind now."""
+        if self.refuses is None or now_s < self.refuses[2]:
+            return
+        kind = SpeedCommand if self.refuses[0] == "speed" else InclineCommand
+        if isinstance(command, kind):
+            self.refuse(command, self.refuses[1], now_s)
+
+    def refuse(self, command: BeltCommand, code: int | None, now_s: float) -> None:
+        """`command` refused with `code`: tell the governor; the belt keeps what it had."""
+        self.last_command = None  # one answer per write
+        g = self.governor
+        refusal = g.command_failed(command, now_s, result_code=code)
+        # None for a setpoint: a stop, start or reconnect came in since it was sent, and what
+        # the belt does was set by that (this account follows it already).
+        if refusal is not None:
+            self.refused = (command, now_s)
+            if isinstance(command, SpeedCommand):
+                self.last_speed = self.prev_speed  # the belt keeps the speed before
+            if self.slowing and isinstance(command, SpeedCommand):
+                self.speed_refused = True  # its own back-off may hold the fall back
+                self.refused_slowing.add("speed")
+            # The refused command is the last one sent (one answer per write); an incline
+            # sent before the ramp-down began is not one of its moves.
+            during = self.slowing and self.sends > self.slowing_from
+            if during and isinstance(command, InclineCommand):
+                self.incline_refused_s = now_s
+                self.refused_slowing.add("incline")
+        if isinstance(command, StartCommand) and g.belt is not BeltState.RUNNING:
+            self.running, self.last_speed = False, None  # not after a stop or a reconnect
+            self.end_slowing()  # a belt that never started needs no ramp-down
+
+    def due_by_s(self) -> float | None:
+        """The latest the next command may come while a ramp-down goes on after an incline
+        refusal: the fall of one speed increment at the deceleration limit, plus the spacing,
+        after the last command (None: no such bound now)."""
+        g = self.governor
+        if not (self.slowing and self.incline_refused_s is not None) or self.speed_refused:
+            return None
+        top = min(g.limits.cap_kmh(g.direction), g.device.max_speed_kmh)
+        speeds = [self.last_speed[0] if self.last_speed else 0.0, self.reported or 0.0]
+        if not g.has_control or max(speeds) > top + EPS:
+            return None  # nothing can be sent; above a lowered cap the fall is one jump
+        dev = g.device
+        slack_s = dev.min_command_interval_s + dev.speed_increment_kmh / g.limits.decel_kmh_per_s
+        return max(self.incline_refused_s, self.last_any_s + slack_s) + EPS
+
+    def ended_s(self) -> float | None:
+        """When the last ramp-down ended: its Pause or Stop, or a moving turn's hold."""
+        held_s = self.governor.hold_started_s
+        return self.stop_s if held_s is None or self.stop_s is not None else held_s
+
 
 def drain(belt: Belt, until_s: float, now_s: float) -> float:
     """Send every command due up to `until_s`, at the governor's own wake times."""
     g = belt.governor
     for _ in range(2000):
-        wake = g.wake_at_s()
+        wake, due_s = g.wake_at_s(), belt.due_by_s()
+        if due_s is not None:
+            late = wake is None or wake > due_s
+            assert not late, f"ramp-down held back after an incline refusal: {wake} > {due_s}"
         if wake is None or wake > until_s:
             break
         now_s = max(now_s, wake)
-        before = g.direction
-        command = g.next_command(now_s)
-        belt.collect()
-        if command is not None:
-            belt.check(command, now_s)
-        if g.direction is not before:
-            slow = g.turn.speed_kmh > 0 and belt.last_speed is not None
-            limit = max(g.turn.speed_kmh, g.device.min_speed_kmh) + g.device.speed_increment_kmh
-            assert not belt.running or (slow and belt.last_speed[0] <= limit + EPS), "turned moving"
-    command = g.next_command(until_s)
+        send(belt, now_s)
+    send(belt, until_s)
+    return until_s
+
+
+def send(belt: Belt, now_s: float) -> None:
+    """Ask for the next command at `now_s`, check it, and let the treadmill answer it."""
+    g = belt.governor
+    before = g.direction
+    command = g.next_command(now_s)
     belt.collect()
     if command is not None:
-        belt.check(command, until_s)
-    return until_s
+        belt.check(command, now_s)
+        belt.answer(command, now_s)
+    if g.direction is not before:
+        belt.end_slowing()  # a turn's hold began
+        limit = max(g.turn.speed_kmh, g.device.min_speed_kmh) + g.device.speed_increment_kmh
+        last = belt.last_speed
+        slow = g.turn.speed_kmh > 0 and last is not None and last[0] <= limit + EPS
+        assert not belt.running or slow, "turned moving"
 
 
 def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
     g = belt.governor
     if op not in KEEPS_REFUSALS:
         belt.refused = None
+    if op not in KEEPS_SLOWING:
+        belt.end_slowing()
     try:
         if op == "set_speed":
             g.set_speed(float(arg), now_s)  # type: ignore[arg-type]
         elif op == "set_incline":
             g.set_incline(float(arg), now_s)  # type: ignore[arg-type]
         elif op == "turn":
-            direction, speed, incline = arg  # type: ignore[misc]
+            direction, speed, incline = cast(tuple[Direction, float, float], arg)
             g.begin_turn(direction, now_s, speed_kmh=speed, incline_pct=incline)
+            belt.begin_slowing(belt.running)
         elif op in ("start", "auto_resume"):
             getattr(g, op)(now_s)
             belt.start_allowed = True
@@ -246,6 +342,7 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
                 belt.latched = False
         elif op in ("pause", "finish"):
             getattr(g, op)(now_s)
+            belt.begin_slowing(belt.running)
         elif op == "stop":
             g.stop(now_s)
             belt.start_allowed, belt.reset_s = False, now_s
@@ -271,10 +368,11 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
             getattr(g, op)(now_s)
             belt.start_allowed = False
         elif op == "link_restored":
-            moving, reported = arg  # type: ignore[misc]
+            moving, reported = cast(tuple[bool, float | None], arg)
             g.link_restored(now_s, belt_moving=moving, reported_speed_kmh=reported)
             belt.running, belt.start_allowed, belt.reset_s = moving, False, now_s
             belt.reported = reported
+            belt.begin_slowing(moving)  # a moving belt is ramped down and paused
             if not moving:
                 belt.last_speed = None
             elif reported is not None:
@@ -284,7 +382,7 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
             g.observe_speed(arg, now_s)  # type: ignore[arg-type]
             belt.reported = arg  # type: ignore[assignment]
         elif op == "lower":
-            name, value = arg  # type: ignore[misc]
+            name, value = cast(tuple[str, float], arg)
             g.lower_limits({name: value}, now_s)
         elif op == "face":
             g.face(arg)  # type: ignore[arg-type]
@@ -292,36 +390,41 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
         elif op == "command_failed" and isinstance(
             belt.last_command, SpeedCommand | InclineCommand | StartCommand
         ):
-            refused, belt.last_command = belt.last_command, None  # one answer per write
-            refusal = g.command_failed(refused, now_s, result_code=arg)  # type: ignore[arg-type]
-            if refusal is not None:  # None: a stop, start or reconnect came in since it was sent
-                belt.refused = (refused, now_s)
-            if isinstance(refused, StartCommand):
-                belt.running, belt.last_speed = False, None
-            elif isinstance(refused, SpeedCommand):
-                belt.last_speed = belt.prev_speed  # the belt keeps the speed before
+            belt.refuse(belt.last_command, arg, now_s)  # type: ignore[arg-type]
     except SafetyError:
         pass
     belt.collect()
 
 
 @settings(max_examples=2000)
-@given(device=devices(), caps=limits(), turn=turns(), plan=steps, facing=directions)
+@given(
+    device=devices(),
+    caps=limits(),
+    turn=turns(),
+    plan=steps,
+    facing=directions,
+    refuses=REFUSES,
+)
 def test_governor_never_breaks_the_safety_rules(
     device: DeviceCaps,
     caps: Limits,
     turn: TurnSettings,
     plan: list[tuple[float, tuple[str, object]]],
     facing: Direction,
+    refuses: tuple[str, int | None, float] | None,
 ) -> None:
-    """Caps, ramp rates, spacing, announced rises, no implicit start and latching always hold."""
+    """Caps, ramp rates, spacing, announced rises, no implicit start and latching always hold;
+    a refused incline never holds back a ramp-down, and every ramp-down ends."""
     governor = Governor(caps, device, turn, direction=facing)
-    belt = Belt(governor)
+    belt = Belt(governor, refuses=refuses)
     now_s = 0.0
     for dt, (op, arg) in plan:
         now_s = drain(belt, now_s + dt, now_s)
         apply(belt, op, arg, now_s)
     drain(belt, now_s + 120.0, now_s)
+    if governor.has_control:
+        assert governor.ending is None, f"the {governor.ending} never ended"
+        assert not belt.slowing, "a ramp-down never ended with the belt paused"
     event("sent: " + ", ".join(sorted(belt.sent)))  # coverage of the generated runs
 
 
@@ -346,3 +449,138 @@ def test_emergency_stop_is_always_allowed(
     assert not command.pause
     assert governor.latched
     assert governor.wake_at_s() is None or governor.next_command(now_s + 60) is None
+
+
+@st.composite
+def inclined_devices(draw: st.DrawFn) -> DeviceCaps:
+    """Treadmills with an incline, whose speed range fits the caps of `walking_limits`."""
+    return DeviceCaps(
+        min_speed_kmh=draw(st.sampled_from([0.0, 0.5, 1.0, 1.6, 2.2])),
+        max_speed_kmh=draw(st.sampled_from([6.0, 6.4, 12.0, 20.0])),
+        speed_increment_kmh=draw(st.sampled_from([0.05, 0.1, 0.16, 0.2, 0.5])),
+        min_incline_pct=0.0,
+        max_incline_pct=draw(st.sampled_from([3.0, 10.0, 15.0])),
+        incline_increment_pct=draw(st.sampled_from([0.1, 0.5, 1.0])),
+        min_command_interval_s=draw(st.sampled_from([0.0, 0.1, 0.4, 0.5, 1.0])),
+        pause_supported=draw(st.booleans()),
+    )
+
+
+def walking_limits() -> st.SearchStrategy[Limits]:
+    """Caps under which any `inclined_devices` belt can run in both directions."""
+    return st.builds(
+        Limits,
+        backward_max_kmh=st.floats(2.5, 6.0),
+        forward_max_kmh=st.floats(2.5, 16.0),
+        accel_kmh_per_s=st.floats(0.2, 1.0),
+        decel_kmh_per_s=st.floats(0.2, 2.0),
+        max_incline_pct=st.floats(1.0, 15.0),
+        incline_rate_pct_per_s=st.floats(0.2, 2.0),
+        backward_start_kmh=st.floats(0.5, 2.5),
+    )
+
+
+ENDINGS = st.sampled_from(["pause", "finish", "turn"])
+WALK_S = 200.0  # long enough to reach any generated speed and incline; the ramp-down begins here
+
+
+def walk_then_end(
+    belt: Belt, ending: str, speed: float, incline: float | None, console_deck: float | None
+) -> None:
+    """Walk at `speed` (a fraction of the way from the start speed to the cap) with the deck
+    at `incline` (a fraction of its cap), or raised by hand to `console_deck`; then a pause,
+    finish or turn begins at WALK_S, and everything due in the next 200 s is sent."""
+    g = belt.governor
+    low, top = g.start_speed_kmh(g.direction), g.top_speed_kmh(g.direction)
+    g.set_speed(low + speed * (top - low), 0.0)
+    if incline is not None:
+        top_pct = min(g.limits.max_incline_pct, g.device.max_incline_pct or 0.0)
+        g.set_incline(math.floor(incline * top_pct * 100) / 100, 0.0)  # on the 0.01 % wire grid
+    apply(belt, "start", None, 0.0)
+    now_s = drain(belt, WALK_S, 0.0)
+    if console_deck is not None:
+        g.observe_incline(console_deck, now_s)
+    after = Direction.FORWARD if g.direction is Direction.BACKWARD else Direction.BACKWARD
+    arg = (after, g.start_speed_kmh(after), 0.0) if ending == "turn" else None
+    apply(belt, ending, arg, now_s)
+    assert belt.slowing
+    drain(belt, now_s + 200.0, now_s)
+    assert g.ending is None, f"the {ending} never ended"
+    assert not belt.slowing, f"the {ending} did not end with the belt paused"
+
+
+@settings(max_examples=500)
+@given(
+    device=inclined_devices(),
+    caps=walking_limits(),
+    turn=turns(),
+    facing=directions,
+    ending=ENDINGS,
+    code=CODES,
+    speed=st.floats(0.0, 1.0),
+    incline=st.floats(0.05, 1.0),
+    by_hand=st.booleans(),
+)
+def test_a_refused_incline_never_holds_back_a_pause_or_turn(
+    device: DeviceCaps,
+    caps: Limits,
+    turn: TurnSettings,
+    facing: Direction,
+    ending: str,
+    code: int | None,
+    speed: float,
+    incline: float,
+    by_hand: bool,
+) -> None:
+    """A treadmill that refuses every incline command (from the ramp-down on, or always, with
+    the deck raised by hand): a pause, finish or turn ramps the speed down at its usual pace
+    (never later than the spacing allows after the refusal), sends no incline after it, and
+    ends with the belt paused once the speed is down: never later than on a treadmill that
+    takes every command."""
+    deck = incline * min(caps.max_incline_pct, device.max_incline_pct or 0.0) if by_hand else None
+    belts = []
+    for refusing in (False, True):
+        refuses = ("incline", code, 0.0 if by_hand else WALK_S) if refusing else None
+        belt = Belt(Governor(caps, device, turn, direction=facing), refuses=refuses)
+        walk_then_end(belt, ending, speed, None if by_hand else incline, deck)
+        belts.append(belt)
+    taking, refused = (belt.ended_s() for belt in belts)
+    assert taking is not None
+    assert refused is not None
+    assert refused <= taking + EPS, f"ended at {refused}, {taking} when inclines are taken"
+    hit = "incline refused in the ramp-down" if belts[1].refused_slowing else "no incline move"
+    event(f"{ending}: {hit}")
+
+
+@settings(max_examples=300)
+@given(
+    device=inclined_devices(),
+    caps=walking_limits(),
+    turn=turns(),
+    facing=directions,
+    ending=ENDINGS,
+    code=CODES,
+    speed=st.floats(0.2, 1.0),
+)
+def test_a_refused_speed_ends_a_pause_or_turn_after_its_tries(
+    device: DeviceCaps,
+    caps: Limits,
+    turn: TurnSettings,
+    facing: Direction,
+    ending: str,
+    code: int | None,
+    speed: float,
+) -> None:
+    """A treadmill that refuses every speed command once a pause, finish or turn has begun:
+    the fall is tried as the back-off table says (after 2, 4 and 8 s, or once more after 5 s),
+    then the ramp-down is given up and the belt paused (or stopped) from its speed."""
+    governor = Governor(caps, device, turn, direction=facing)
+    belt = Belt(governor, refuses=("speed", code, WALK_S))
+    walk_then_end(belt, ending, speed, None, None)
+    ended_s = belt.ended_s()
+    assert ended_s is not None
+    assume(belt.stop_s is not None)  # a moving turn already at its speed holds without a Pause
+    delays_s = (2.0, 4.0, 8.0) if code in (None, 0x04, 0x05) else (5.0,)
+    step_s = device.min_command_interval_s + device.speed_increment_kmh / caps.decel_kmh_per_s
+    bound_s = WALK_S + step_s + sum(max(d, step_s) for d in delays_s) + step_s
+    assert ended_s <= bound_s + EPS, f"paused at {ended_s}, after {bound_s}"

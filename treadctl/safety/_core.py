@@ -6,7 +6,9 @@ A move is chosen in a fixed order — incline down, speed down, incline up, spee
 ramp is a clean segment that a plan can predict. A step of `ramp_step` hundredths is sent once
 the linear ramp from its anchor has reached it, and never within the command interval; a speed
 rise additionally waits for an announcement at least `turn.announce_s` old. A move whose value
-the treadmill refused waits for its retry, or is skipped once given up (`refusals`).
+the treadmill refused waits for its retry, or is skipped once given up (`refusals`); a refused
+fall goes after the other fall, which it never holds back. An ending (pause, stop, turn) is
+complete once its moves are done or given up: a ramp-down given up ends in Pause (or Stop).
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ from dataclasses import dataclass, replace
 from treadctl.safety._state import Ending, GovernorState, TurnStage
 from treadctl.safety.commands import (
     BeltCommand,
-    InclineCommand,
-    SpeedCommand,
-    StartCommand,
     StopCommand,
     _issue_incline,
     _issue_speed,
@@ -62,7 +61,7 @@ class GovernorCore(GovernorState):
         if self._pending_start:
             if now_s < ready - _EPS_S:
                 return None
-            self._pending_start = False
+            self._pending_start, self._start_unanswered = False, True
             self._belt_before_start, self._belt = self._belt, BeltState.RUNNING
             self._cmd_speed = None
             self._last_cmd_s = now_s
@@ -97,7 +96,7 @@ class GovernorCore(GovernorState):
         step = self._next_step(ready)
         if step is not None:
             return step.send_at
-        if self._ending is Ending.TURN and self._turn.speed_kmh > 0:
+        if self._turn_slowed():
             return max(self._last_cmd_s, self._ending_s)
         return ready if self._ending is not None else None
 
@@ -133,7 +132,8 @@ class GovernorCore(GovernorState):
     def _next_step(self, ready: float) -> _Step | None:
         if not self._ranges.can_run(self._direction):
             return None
-        moving_turn = self._ending is Ending.TURN and self._turn.speed_kmh > 0
+        holding = self._ending is None and self._turn_stage is TurnStage.HOLDING
+        moving_turn = (self._ending is Ending.TURN or holding) and self._turn.speed_kmh > 0
         if self._cmd_speed is None and moving_turn:
             return self._held(_Step("speed", self._turn_floor(), ready, self._last_cmd_s))
         if self._cmd_speed is None and self._ending is not None:
@@ -158,10 +158,12 @@ class GovernorCore(GovernorState):
         """The moves wanted now, in the fixed order (each given up one lets the next go)."""
         s_goal, i_goal = self._targets(s_base)
         i_base = self._incline_base()
+        falls: list[_Step] = []
         if i_goal is not None and i_base is not None and i_goal < i_base:
-            yield self._ramp("incline", i_base, i_goal, ready)
+            falls.append(self._ramp("incline", i_base, i_goal, ready))
         if s_goal is not None and s_goal < s_base:
-            yield self._ramp("speed", s_base, s_goal, ready)
+            falls.append(self._ramp("speed", s_base, s_goal, ready))
+        yield from sorted(falls, key=self._was_refused)  # a refused fall never blocks the other
         if i_goal is not None and i_base is not None and i_goal > i_base:
             yield self._ramp("incline", i_base, i_goal, ready)
         if s_goal is not None and s_goal > s_base:
@@ -171,6 +173,10 @@ class GovernorCore(GovernorState):
                     yield _Step("announce", s_goal, -math.inf, -math.inf)
                 return  # a rise given up is not announced again
             yield self._ramp("speed", s_base, s_goal, ready, announced[1] + self._turn.announce_s)
+
+    def _was_refused(self, step: _Step) -> bool:
+        refused = self._refused.get(step.quantity)
+        return refused is not None and centi(refused.value) == step.value
 
     def _held(self, step: _Step) -> _Step | None:
         """`step` as a refusal of its value allows it: not before the retry, None when given
@@ -230,7 +236,7 @@ class GovernorCore(GovernorState):
     def _complete_ending(self, now_s: float, ready: float) -> BeltCommand | None:
         if self._ending is None:
             return None
-        if self._ending is Ending.TURN and self._turn.speed_kmh > 0:
+        if self._turn_slowed():
             self._enter_hold(max(self._last_cmd_s, self._ending_s))
             return None
         if now_s < ready - _EPS_S:
@@ -246,6 +252,14 @@ class GovernorCore(GovernorState):
         self._cmd_speed = None
         self._last_cmd_s = now_s
         return command
+
+    def _turn_slowed(self) -> bool:
+        """A moving turn whose belt is down to the turn speed: the hold begins, no Pause. When
+        refusals made the ramp-down give up above it, the turn pauses instead (the safe way)."""
+        if self._ending is not Ending.TURN or self._turn.speed_kmh <= 0:
+            return False
+        base = self._speed_base()
+        return base is not None and base <= self._turn_floor()
 
     # --- state changes -------------------------------------------------------------------
 
@@ -281,22 +295,7 @@ class GovernorCore(GovernorState):
         self._turn_goal_speed = self._turn_goal_incline = None
 
     def _queue_stop(self, command: StopCommand | None, belt: BeltState) -> None:
-        self._pending_stop, self._pending_start = command, False
+        self._pending_stop, self._pending_start, self._start_unanswered = command, False, False
         self._belt, self._ending, self._announced = belt, None, None
         self._cmd_speed = None
         self._forget_refusals()
-
-    def _undo(self, command: BeltCommand) -> bool:
-        """Forget what a refused `command` would have done; False when there is nothing to
-        undo: the governor has moved on since it was sent (a stop, a reconnect, a start)."""
-        if isinstance(command, SpeedCommand):
-            if self._cmd_speed != centi(command.speed_kmh):
-                return False
-            self._cmd_speed = self._prev_speed
-        elif isinstance(command, InclineCommand):
-            if self._cmd_incline != centi(command.incline_pct):
-                return False
-            self._cmd_incline = self._prev_incline
-        elif isinstance(command, StartCommand):
-            self._belt, self._cmd_speed = self._belt_before_start, None
-        return True

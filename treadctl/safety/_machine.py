@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from treadctl.safety._core import GovernorCore
 from treadctl.safety._state import Ending, TurnStage
-from treadctl.safety.commands import BeltCommand, InclineCommand, SpeedCommand
+from treadctl.safety.commands import BeltCommand, InclineCommand, SpeedCommand, StartCommand
 from treadctl.safety.grid import centi
 from treadctl.safety.refusals import Refusal
 from treadctl.safety.types import BeltState
@@ -39,7 +39,7 @@ class MachineReports(GovernorCore):
         """Started or resumed on the console (Machine Status 0x04): a person's start. The
         belt now runs at its own start speed; a turn hold ends (the person chose to go)."""
         self._latched = False
-        self._pending_start = False
+        self._pending_start = self._start_unanswered = False
         self._forget_refusals()
         if self._belt is BeltState.RUNNING:
             return  # already moving (a late or repeated notification)
@@ -58,7 +58,7 @@ class MachineReports(GovernorCore):
     def link_lost(self, now_s: float) -> None:
         """The Bluetooth link dropped: send nothing until it is back (rule 7)."""
         self._link = False
-        self._pending_start = False
+        self._pending_start = self._start_unanswered = False
 
     def link_restored(
         self, now_s: float, *, belt_moving: bool, reported_speed_kmh: float | None = None
@@ -66,7 +66,7 @@ class MachineReports(GovernorCore):
         """The link is back (rule 7): a stopped belt is left alone; a moving one is ramped
         down from its reported speed and paused. Nothing resumes until a person asks."""
         self._link = self._control = True
-        self._pending_start = False
+        self._pending_start = self._start_unanswered = False
         self._announced = None
         self._forget_refusals()
         self.observe_speed(reported_speed_kmh, now_s)  # what was reported before is stale
@@ -93,7 +93,7 @@ class MachineReports(GovernorCore):
         docstring, table in `refusals`); the returned `Refusal` says when it is tried again
         (None for Start and Stop, which are not repeated, and for a command the governor has
         moved on from: a stop, a reconnect or a start came in while it was under way)."""
-        undone = self._undo(command)
+        undone = self._undo(command, now_s)
         if undone and isinstance(command, SpeedCommand | InclineCommand):
             return self._refuse(command, now_s, result_code)
         return None
@@ -105,6 +105,27 @@ class MachineReports(GovernorCore):
         self._latched = True
         if self._turn_stage is TurnStage.RAMPING:
             self._enter_hold(now_s)
+
+    def _undo(self, command: BeltCommand, now_s: float) -> bool:
+        """Forget what a refused `command` would have done; False when there is nothing to
+        undo: the governor has moved on since it was sent (a stop, a reconnect, a start)."""
+        if isinstance(command, SpeedCommand):
+            if self._cmd_speed != centi(command.speed_kmh):
+                return False
+            self._cmd_speed = self._prev_speed
+        elif isinstance(command, InclineCommand):
+            if self._cmd_incline != centi(command.incline_pct):
+                return False
+            self._cmd_incline = self._prev_incline
+        elif isinstance(command, StartCommand):
+            if not self._start_unanswered:
+                return False
+            self._start_unanswered = False
+            self._belt, self._cmd_speed = self._belt_before_start, None
+            self._ending = None  # a belt that did not start needs no ramp-down
+            if self._turn_stage is TurnStage.RAMPING:
+                self._enter_hold(now_s)
+        return True
 
     def _announce_goal(self, now_s: float, reason: str) -> None:
         if self._goal_speed is None:

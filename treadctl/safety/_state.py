@@ -69,6 +69,7 @@ class GovernorState:
         self._last_cmd_s = self._last_speed_s = -math.inf
         self._base_s = -math.inf  # when the commanded speed was last taken from the belt
         self._pending_start = False
+        self._start_unanswered = False  # a Start sent, and nothing since that overrides it
         self._pending_stop: StopCommand | None = None
         self._ending: Ending | None = None
         self._ending_s = -math.inf
@@ -222,7 +223,13 @@ class GovernorState:
             quantity, value, base = "incline", centi(command.incline_pct), self._incline_base()
         before = self._refused.get(quantity)
         attempt = before.attempt + 1 if before and centi(before.value) == value else 1
-        delay_s = retry_delay_s(result_code, attempt, falling=base is None or value < base)
+        delay_s = retry_delay_s(
+            result_code,
+            attempt,
+            quantity=quantity,
+            falling=base is None or value < base,
+            ending=self._ending is not None,
+        )
         retry_at_s = None if delay_s is None else now_s + delay_s
         refusal = Refusal(quantity, real(value), result_code, attempt, retry_at_s)
         self._refused[quantity] = refusal

@@ -15,7 +15,10 @@ Control Not Permitted (the BLE layer re-requests control) and no answer mean "tr
 after 2, 4 and 8 s); 0x02 Op Code Not Supported and 0x03 Invalid Parameter mean "not this" (one
 more try after 5 s). Then a rise is given up — the belt keeps its lower speed — until the goal
 changes (a step, a person's request, start, pause, turn, stop, reconnect); a fall never is (again
-every 8 s). A refused Start or Stop is not repeated: a person decides what comes next.
+every 8 s), and never holds back the other fall (the speed goes down while a refused incline
+waits). A pause, stop or turn always ends, on time: there a refused incline is given up at once,
+a refused speed after its tries, and the Pause (or Stop) goes out from the speed the belt has.
+A refused Start or Stop is not repeated: a person decides what comes next.
 """
 
 from __future__ import annotations

@@ -12,6 +12,12 @@ client to tolerate 0x02–0x05 and keep working, not to repeat the request at on
 - When the tries are used up, a rise (a faster belt, a steeper deck) is given up: the belt keeps
   what it has, which is less, until the goal changes. A fall is never given up (the belt is
   faster or steeper than wanted): it is tried again every 8 s.
+- While the belt is ramped down to pause, stop or turn (an *ending*), it must end paused, and
+  soon: someone may be walking backward on it. A refused incline is given up at once (the belt
+  pauses with the deck it has; the next goal levels it), and the speed goes on falling. A
+  refused speed gets the tries above, then the ramp-down is given up and the belt is paused (or
+  stopped) from the speed it has: pausing is always the safe direction.
+A refused fall never holds back the other fall (`_core` sends it after that one).
 """
 
 from __future__ import annotations
@@ -51,10 +57,16 @@ class Refusal:
         return {"attempt": self.attempt, "retry_in_s": round(self.retry_at_s - now_s, 3)}
 
 
-def retry_delay_s(result_code: int | None, attempt: int, *, falling: bool) -> float | None:
-    """Seconds until refused try number `attempt` (from 1) is made again; None: give up."""
+def retry_delay_s(
+    result_code: int | None, attempt: int, *, quantity: str, falling: bool, ending: bool
+) -> float | None:
+    """Seconds until refused try number `attempt` (from 1) of a `quantity` ("speed" or
+    "incline") setpoint is made again; None: give up. `falling`: it would have lowered the
+    speed or the deck; `ending`: the belt is being ramped down to pause, stop or turn."""
+    if ending and quantity == "incline":
+        return None
     try_later = result_code is None or result_code in TRY_LATER_CODES
     delays = RETRY_LATER_S if try_later else RETRY_REFUSED_S
     if attempt <= len(delays):
         return delays[attempt - 1]
-    return RETRY_FALL_S if falling else None
+    return RETRY_FALL_S if falling and not ending else None
