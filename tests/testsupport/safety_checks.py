@@ -6,6 +6,7 @@ Owns the checks every fault test ends with (DESIGN §2):
   every speed setpoint in the session record (checked against its own direction's cap);
 - `assert_nothing_started_or_sped_up` — from a given point in the write log on, the treadmill
   received no Start/Resume (0x07) and no target above the one it had (rule 4);
+  `assert_nothing_sent` — it received nothing at all;
 - `read_record` / `assert_record_complete` — the session record is whole: a header first, a
   summary last, every line JSON, times in order.
 The wire is read with literals (0x02 = Set Target Speed, u16 in 0.01 km/h; 0x07 = Start or
@@ -70,6 +71,12 @@ def describe_writes(writes: Sequence[ControlPointWrite]) -> str:
         result = "-" if write.result is None else f"0x{write.result:02X}"
         lines.append(f"  t={write.time_s:8.3f} {write.data.hex(' '):<12} {result} {write.note}")
     return "\n".join(lines)
+
+
+def assert_nothing_sent(model: TreadmillModel, since: int) -> None:
+    """The treadmill received no write at all from write `since` on."""
+    after = model.writes[since:]
+    assert after == [], describe_writes(after)
 
 
 def assert_within_caps(
