@@ -16,25 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from testsupport.daemon import run_treadctl
+from testsupport.devices import DRY_RUN_DEVICE
 from testsupport.workout_gen import to_toml, workout_documents
 
 from treadctl.errors import WorkoutError
-from treadctl.safety import DeviceCaps, Limits, TurnSettings
+from treadctl.safety import Limits, TurnSettings
 from treadctl.workout.bundled import bundled_workouts
 from treadctl.workout.compiler import compile_plan
 from treadctl.workout.script import load_workout
 
 LIMITS = Limits()
-# A typical device for the compile check (the `treadctl plan` dry-run defaults).
-DEVICE = DeviceCaps(
-    min_speed_kmh=1.0,
-    max_speed_kmh=12.0,
-    speed_increment_kmh=0.1,
-    min_incline_pct=0.0,
-    max_incline_pct=12.0,
-    incline_increment_pct=0.5,
-    min_command_interval_s=0.5,
-)
 FUZZ = settings(
     max_examples=250,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -65,7 +56,7 @@ def check_file(path: Path) -> None:
         assert 0 < step.duration_s <= 3600, step
         assert math.isfinite(step.incline_pct), step
         assert 0 <= step.incline_pct <= LIMITS.max_incline_pct, step
-    compile_plan(workout, LIMITS, DEVICE, TurnSettings())
+    compile_plan(workout, LIMITS, DRY_RUN_DEVICE, TurnSettings())
 
 
 @FUZZ

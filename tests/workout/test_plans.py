@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
+from testsupport.devices import DRY_RUN_DEVICE
 
 from treadctl.errors import WorkoutError
 from treadctl.safety import DeviceCaps, Direction, Limits, TurnSettings
@@ -19,16 +20,6 @@ from treadctl.workout.plan import Plan
 from treadctl.workout.script import Step, Workout, load_workout, parse_workout
 
 GOLDEN = Path(__file__).parent / "golden"
-# The `treadctl plan` dry-run device: 1.0-12.0 km/h in 0.1, incline 0-12 % in 0.5, 0.5 s apart.
-DEVICE = DeviceCaps(
-    min_speed_kmh=1.0,
-    max_speed_kmh=12.0,
-    speed_increment_kmh=0.1,
-    min_incline_pct=0.0,
-    max_incline_pct=12.0,
-    incline_increment_pct=0.5,
-    min_command_interval_s=0.5,
-)
 EPS = 1e-6
 
 
@@ -58,7 +49,9 @@ def test_bundled_files_explain_themselves(name: str) -> None:
 def test_bundled_plans_match_golden(name: str) -> None:
     """The plan of each bundled workout on the dry-run device equals its golden file
     (TREADCTL_UPDATE_GOLDEN=1 rewrites them after an intended change)."""
-    plan = compile_plan(load_workout(bundled_workouts()[name]), Limits(), DEVICE, TurnSettings())
+    plan = compile_plan(
+        load_workout(bundled_workouts()[name]), Limits(), DRY_RUN_DEVICE, TurnSettings()
+    )
     produced = plan.to_json()
     path = GOLDEN / f"{name}.json"
     if os.environ.get("TREADCTL_UPDATE_GOLDEN") == "1":
@@ -69,7 +62,7 @@ def test_bundled_plans_match_golden(name: str) -> None:
 def test_first_timer_plan_keeps_the_caps_and_ramps() -> None:
     """Done when: the first-timer plan never exceeds the backward cap (its own 2.0 km/h) and
     its ramps never exceed the configured acceleration; its backward block is about 5 min."""
-    plan = compile_plan(load_workout(resolve_workout("first-timer")), Limits(), DEVICE)
+    plan = compile_plan(load_workout(resolve_workout("first-timer")), Limits(), DRY_RUN_DEVICE)
     check_plan(plan)
     backward = [p for p in plan.phases if p.direction is Direction.BACKWARD]
     assert max(max(p.speed_kmh_start, p.speed_kmh_end) for p in backward) <= 2.0
@@ -88,7 +81,7 @@ def test_a_backward_step_over_the_cap_fails_naming_the_step(tmp_path: Path) -> N
         encoding="utf-8",
     )
     with pytest.raises(WorkoutError, match=r'step 1 "Too fast", speed_kmh: requested 4\.5 km/h'):
-        compile_plan(load_workout(path), Limits(), DEVICE)
+        compile_plan(load_workout(path), Limits(), DRY_RUN_DEVICE)
 
 
 def test_steps_are_fitted_to_the_device_with_notes() -> None:
@@ -130,7 +123,9 @@ def test_a_device_that_cannot_walk_under_the_cap_is_refused() -> None:
 def test_auto_resume_plan_counts_the_countdown() -> None:
     """With auto-resume the turn holds for max(hold, countdown) before the next step."""
     turn = TurnSettings(auto_resume=True, countdown_s=15.0)
-    plan = compile_plan(load_workout(resolve_workout("first-timer")), Limits(), DEVICE, turn)
+    plan = compile_plan(
+        load_workout(resolve_workout("first-timer")), Limits(), DRY_RUN_DEVICE, turn
+    )
     holds = [p for p in plan.phases if p.kind == "turn" and p.speed_kmh_start == 0]
     assert [round(p.duration_s, 3) for p in holds] == [15.0, 15.0]
     assert any(a["reason"] == "auto_resume" for a in plan.announcements)
