@@ -67,12 +67,15 @@ class MqttRecorder:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await self._task
         with contextlib.suppress(aiomqtt.MqttError):
             await self._client.__aexit__(exc_type, exc, tb)
+        if self._task is not None:
+            # Not cancelled: the message iteration ends by itself once the client is
+            # disconnected, and takes the disconnection's error with it. (Cancelled first, a
+            # connection the broker had already dropped left that error never retrieved, which
+            # asyncio reports when the future is collected.)
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._task
 
     async def _collect(self) -> None:
         async for message in self._client.messages:
