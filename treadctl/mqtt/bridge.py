@@ -31,9 +31,10 @@ class MqttBridge:
     """Async context manager running every treadmill's MQTT connection.
 
     `clock` (seconds, monotonic) paces telemetry; `rng` jitters reconnect delays and
-    `reconnect_sleep` waits them out (tests pass a gate instead of time). Entering raises
-    `ConfigError` for unusable TLS files or duplicate treadmill ids; nothing else raises
-    because of the broker: connection trouble is logged and retried with backoff.
+    `reconnect_sleep` waits them out (tests pass a gate instead of time). Constructing it
+    raises `ConfigError` for duplicate treadmill ids, entering it for unusable TLS files;
+    nothing raises because of the broker: connection trouble is logged and retried with
+    backoff.
     """
 
     def __init__(

@@ -40,7 +40,8 @@ class MonotonicClock:
 
 
 class ScaledClock:
-    """A clock running `speedup` times faster than real time, starting at 0."""
+    """A clock running `speedup` times faster than real time, starting at 0. Raises
+    `ValueError` for a speedup that is not above 0."""
 
     def __init__(self, speedup: float) -> None:
         if not speedup > 0:

@@ -44,7 +44,11 @@ class CommandSink(Protocol):
 
 
 class Runner:
-    """Plays `plan` (None: manual mode) through `governor` into `sink` on `clock`."""
+    """Plays `plan` (None: manual mode) through `governor` into `sink` on `clock`.
+
+    Raises `CommandError` when `plan` was compiled for other device ranges than the
+    governor's, or when `start_at` (step index from 0, seconds of it played) is not a step.
+    """
 
     def __init__(
         self,

@@ -84,7 +84,10 @@ def load_workout(path: str | Path, limits: Limits | None = None) -> Workout:
 
 
 def parse_workout(text: str, *, source: str = "<workout>", limits: Limits | None = None) -> Workout:
-    """Check the workout TOML in `text` (named `source` in errors) against `limits`."""
+    """Check the workout TOML in `text` (named `source` in errors) against `limits`.
+
+    Raises `WorkoutError` naming the file, step and field for every problem found.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
