@@ -13,8 +13,6 @@ from typing import Any
 from treadctl.safety import DeviceCaps, Direction, Limits, TurnSettings
 from treadctl.workout.script import Step
 
-PHASE_KINDS = ("steady", "ramp", "turn")
-
 
 @dataclass(frozen=True)
 class RunnerEvent:

@@ -272,7 +272,7 @@ class Runner:
     def _emit(self, event: RunnerEvent) -> None:
         now_s = self._clock.now()  # when it is published, as the record says
         stamped = RunnerEvent(event.kind, {**event.data, "t_s": round(now_s - self._t0_s, 3)})
-        self._record("event", {"event": event.kind, **event.data}, now_s)
+        self._record("event", event.as_dict(), now_s)
         log.info("workout_event", kind=event.kind, **event.data)
         for listener in list(self._listeners):
             try:
