@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from testsupport.brokers import require_mosquitto
-from testsupport.rig import PersistentMosquitto, fault_rig
+from testsupport.brokers import MosquittoBroker, require_mosquitto
+from testsupport.rig import fault_rig
 from testsupport.safety_checks import record_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.mosquitto, pytest.mark.timeout(90)]
@@ -35,7 +35,7 @@ async def test_broker_restart_mid_workout_loses_no_event_and_the_workout_goes_on
     broker_dir = tmp_path / "broker"
     broker_dir.mkdir()
     async with (
-        PersistentMosquitto(broker_dir) as broker,
+        MosquittoBroker(broker_dir, persistent=True) as broker,
         fault_rig(
             tmp_path,
             workouts={"steps": THREE_STEPS},

@@ -128,13 +128,16 @@ class MosquittoBroker(_Broker):
 
     `users` (name -> password) turns anonymous access off and writes a password file with
     `mosquitto_passwd`; `tls` serves TLS only, and `require_certificate` makes the broker demand
-    a client certificate signed by the same CA.
+    a client certificate signed by the same CA. `persistent` keeps its sessions (subscriptions,
+    queued QoS 1 messages) across a restart: saved to `directory` when it stops and read back
+    when it starts.
     """
 
     directory: Path
     users: dict[str, str] = field(default_factory=dict)
     tls: TlsFiles | None = None
     require_certificate: bool = False
+    persistent: bool = False
     port: int = field(default_factory=free_port)
     host: str = LOCALHOST
     _process: asyncio.subprocess.Process | None = None
@@ -143,7 +146,11 @@ class MosquittoBroker(_Broker):
     def _write_config(self) -> Path:
         lines = [
             f"listener {self.port} {self.host}",
-            "persistence false",
+            *(
+                ["persistence true", f"persistence_location {self.directory}/"]
+                if self.persistent
+                else ["persistence false"]
+            ),
             # mosquitto started as root drops to the `mosquitto` user, which cannot read the test's
             # files; naming the current user keeps it as is (no effect when not root).
             f"user {getpass.getuser()}",

@@ -313,20 +313,6 @@ async def fault_rig(
         yield rig
 
 
-class PersistentMosquitto(MosquittoBroker):
-    """Mosquitto keeping its sessions (subscriptions, queued QoS 1 messages) across a restart:
-    `persistence true`, saved to `directory` when it stops and read back when it starts."""
-
-    def _write_config(self) -> Path:
-        config = super()._write_config()
-        text = config.read_text(encoding="utf-8").replace(
-            "persistence false",
-            f"persistence true\npersistence_location {self.directory}/",
-        )
-        config.write_text(text, encoding="utf-8")
-        return config
-
-
 def is_telemetry(message: Received) -> bool:
     """A telemetry message of the rig's treadmill."""
     return message.topic == f"{BASE}/telemetry"
