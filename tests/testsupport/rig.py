@@ -42,6 +42,7 @@ from testsupport.safety_checks import (
     read_record,
     session_records,
 )
+from testsupport.workout_gen import to_toml
 from treadctl.sim.model import TreadmillModel
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
@@ -70,14 +71,12 @@ def write_workout(
 ) -> Path:
     """Write workout `name` (TOML) into `folder`; each step a dict of its keys."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"name = {json.dumps(name)}"]
+    document: dict[str, Any] = {"name": name}
     if limits:
-        lines += ["[limits]", *(f"{key} = {value}" for key, value in limits.items())]
-    for step in steps:
-        lines.append("[[steps]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in step.items()]
+        document["limits"] = limits
+    document["steps"] = steps
     path = folder / f"{name}.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(to_toml(document), encoding="utf-8")
     return path
 
 

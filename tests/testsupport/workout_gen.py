@@ -4,8 +4,9 @@ Owns: `workout_documents()` — workout-shaped documents (dicts) mixing good val
 wrong types, missing and unknown keys, huge and negative numbers, negative durations, empty
 lists, repeat blocks nested deeper than the format allows — and `to_toml(document)`, which
 writes any such document as TOML text (inline tables throughout; strings escaped as TOML
-wants; integers beyond 64 bits written as they are, which TOML itself refuses). The format
-the documents imitate is DESIGN §6 / `treadctl/workout/schema.py`.
+wants; integers beyond 64 bits written as they are, which TOML itself refuses; the fault rig
+writes its sound workouts with it too). The format the documents imitate is DESIGN §6 /
+`treadctl/workout/schema.py`.
 """
 
 from __future__ import annotations
