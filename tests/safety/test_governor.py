@@ -619,38 +619,36 @@ def test_a_refused_incline_fall_lets_the_speed_fall_go_first() -> None:
     assert governor.commanded_speed_kmh == 2.0
 
 
+@pytest.mark.parametrize("code", [None, 0x02, 0x03, 0x04, 0x05])
 @pytest.mark.parametrize(
-    ("ending", "code", "tries", "paused_at"),
-    [
-        ("turn", 0x04, [110.6, 112.6, 116.6, 124.6], 125.1),
-        ("turn", None, [110.6, 112.6, 116.6, 124.6], 125.1),
-        ("pause", 0x03, [110.6, 115.6], 116.1),
-        ("pause", 0x05, [110.6, 112.6, 116.6, 124.6], 125.1),
-    ],
+    ("ending", "end"), [("pause", "pause"), ("turn", "pause"), ("finish", "stop")]
 )
-def test_a_ramp_down_whose_speed_is_refused_pauses_after_the_tries(
-    ending: str, code: int | None, tries: list[float], paused_at: float
+def test_a_ramp_down_whose_speed_is_refused_pauses_at_once(
+    ending: str, end: str, code: int | None
 ) -> None:
-    """A pause or turn whose speed-down is refused: the fall is tried as the back-off table
-    says (2, 4, 8 s; or once more after 5 s), then given up, and the belt is paused from the
-    speed it has — pausing is always the safe direction."""
+    """A pause, turn or finish whose first speed-down is refused (any result code, or no
+    answer): the ramp-down is given up at once and the Pause (Stop at a workout's end) follows
+    the refused speed after the command interval (0.5 s), from the speed the belt has — not
+    after 2 + 4 + 8 s of tries. Pausing is always the safe direction."""
     governor = walking(3.0)
     if ending == "turn":
         governor.begin_turn(Direction.FORWARD, 110.0, speed_kmh=2.0)
     else:
-        governor.pause(110.0)
+        getattr(governor, ending)(110.0)
     sent = refusing_every(SpeedCommand, code, governor, 110.0, 200.0)
-    assert [(t, what) for t, what, _ in sent] == [(t, "speed 2.7") for t in tries] + [
-        (paused_at, "pause")
-    ]
-    assert [r.given_up for _, _, r in sent if r][-1]
-    assert governor.belt is BeltState.PAUSED
+    assert [(t, what) for t, what, _ in sent] == [(110.6, "speed 2.7"), (111.1, end)]
+    refusal = sent[0][2]
+    assert refusal is not None
+    assert refusal.describe(110.6) == {"attempt": 1, "given_up": True}
+    assert governor.belt is (BeltState.STOPPED if end == "stop" else BeltState.PAUSED)
     assert governor.ending is None
+    if ending == "turn":
+        assert (governor.turn_stage, governor.hold_started_s) == (TurnStage.HOLDING, 111.1)
 
 
 def test_a_moving_turn_whose_speed_is_refused_pauses_instead() -> None:
-    """A moving turn (turn.speed_kmh 1.2) that cannot slow down because every speed is refused
-    (0x02): after the one retry the belt is paused, never held at walking speed for the turn."""
+    """A moving turn (turn.speed_kmh 1.2) whose first speed-down is refused (0x02): the belt is
+    paused at once, never held at walking speed for the turn."""
     turn = TurnSettings(speed_kmh=1.2)
     governor = Governor(Limits(), PAD, turn, direction=Direction.BACKWARD)
     governor.set_speed(2.1, 0.0)
@@ -658,14 +656,102 @@ def test_a_moving_turn_whose_speed_is_refused_pauses_instead() -> None:
     run(governor, 0.0, 60.0)
     governor.begin_turn(Direction.FORWARD, 60.0, speed_kmh=3.0)
     sent = refusing(governor, 60.0, 200.0, speeds_refused(0x02))
-    assert [(t, what) for t, what, _ in sent] == [
-        (60.6, "speed 1.8"),
-        (65.6, "speed 1.8"),
-        (66.1, "pause"),
-    ]
+    assert [(t, what) for t, what, _ in sent] == [(60.6, "speed 1.8"), (61.1, "pause")]
     assert governor.turn_stage is TurnStage.HOLDING
-    assert governor.hold_started_s == pytest.approx(66.1)
+    assert governor.hold_started_s == pytest.approx(61.1)
     assert governor.belt is BeltState.PAUSED
+
+
+def test_a_speed_refused_just_before_a_moving_turn_slowed_still_pauses() -> None:
+    """A moving turn whose last step down to the turn speed (1.2 km/h) is refused: the belt
+    is still at 1.5 km/h, so the turn pauses it (0.5 s later) rather than hold there."""
+    turn = TurnSettings(speed_kmh=1.2)
+    governor = Governor(Limits(), PAD, turn, direction=Direction.BACKWARD)
+    governor.set_speed(1.5, 0.0)
+    governor.start(0.0)
+    run(governor, 0.0, 60.0)
+    governor.begin_turn(Direction.FORWARD, 60.0, speed_kmh=2.0)
+    sent = refusing(governor, 60.0, 200.0, speeds_refused(0x04))
+    assert [(t, what) for t, what, _ in sent] == [(60.6, "speed 1.2"), (61.1, "pause")]
+    assert governor.belt is BeltState.PAUSED
+
+
+def test_a_ramp_down_given_up_stays_given_up() -> None:
+    """A pause whose speed-down was refused: a new goal, a lowered cap or a finish asked in the
+    0.5 s before the Pause tries nothing again — the belt is stopped at once (the finish asked
+    for a Stop), from the speed it has."""
+    governor = inclined(1.0)
+    governor.pause(110.0)
+    command = governor.next_command(110.6)
+    assert isinstance(command, SpeedCommand)
+    refusal = governor.command_failed(command, 110.6, result_code=0x04)
+    assert refusal is not None
+    assert refusal.given_up
+    governor.set_speed(2.0, 110.7)
+    governor.set_incline(0.0, 110.7)
+    governor.lower_limits({"backward_max_kmh": 3.5}, 110.8)
+    governor.finish(110.9)
+    assert run(governor, 110.9, 200.0) == [(111.1, "stop")]
+
+
+def test_a_lowered_cap_brings_the_speed_down_at_once() -> None:
+    """Rule 1 before rule 2: a cap lowered 1.5 km/h under the commanded speed brings it to the
+    cap with the very next command (not 3 s later, when the 0.5 km/h/s ramp would have got
+    there); from there the belt ramps down to nothing lower, at the usual pace."""
+    governor = walking(4.0)
+    [clamp] = governor.lower_limits({"backward_max_kmh": 2.5}, 100.0)
+    assert (clamp.requested, clamp.allowed) == (4.0, 2.5)
+    assert run(governor, 100.0, 200.0) == [(100.0, "speed 2.5")]
+    move = governor.last_move
+    assert move is not None
+    assert (move.start_s, move.at_s, move.from_value, move.to_value) == (100.0, 100.0, 4.0, 2.5)
+
+
+def test_a_lowered_cap_waits_only_for_the_command_interval() -> None:
+    """A cap lowered 0.1 s after a ramp step: the speed goes to the cap at the first moment
+    the device's command interval (0.5 s) allows, then on to its goal at the usual pace."""
+    governor = walking(2.0)
+    governor.set_speed(1.0, 100.0)
+    assert run(governor, 100.0, 100.6) == [(100.6, "speed 1.7")]
+    governor.lower_limits({"backward_max_kmh": 1.2}, 100.7)
+    assert run(governor, 100.7, 200.0) == [(101.1, "speed 1.2"), (101.6, "speed 1")]
+
+
+def test_a_lowered_cap_goes_before_the_incline() -> None:
+    """A turn under way levels the deck first, but a cap lowered meanwhile takes the speed to
+    the cap before any more incline steps; then the turn goes on as before."""
+    governor = inclined(2.0)
+    governor.begin_turn(Direction.FORWARD, 110.0, speed_kmh=2.0)
+    assert run(governor, 110.0, 111.0) == [(111.0, "incline 1.5")]
+    governor.lower_limits({"backward_max_kmh": 2.0}, 111.1)
+    assert run(governor, 111.1, 113.0) == [
+        (111.5, "speed 2"),
+        (112.5, "incline 1"),
+    ]
+
+
+def test_a_lowered_cap_lowers_a_belt_with_no_goal() -> None:
+    """A belt started on the console runs at its start speed with no goal: a cap lowered under
+    it still brings it down to the cap at once."""
+    governor = Governor(Limits(), PAD, TurnSettings(), direction=Direction.BACKWARD)
+    governor.console_started(0.0)
+    assert run(governor, 0.0, 10.0) == [(0.0, "speed 1.5")]
+    governor.lower_limits({"backward_max_kmh": 1.2}, 10.0)
+    assert run(governor, 10.0, 60.0) == [(10.0, "speed 1.2")]
+
+
+def test_a_belt_found_above_the_cap_is_brought_to_it_at_once() -> None:
+    """The belt reported at 5.0 km/h for 3 s (speed raised on the console) walking backward
+    (cap 4.0): the next command takes it to the cap at once, then it ramps down to its goal."""
+    governor = walking(3.0)
+    for t_s in (100.0, 101.0, 102.0):
+        governor.observe_speed(5.0, t_s)
+    assert governor.next_command(102.5) is None  # not 3 s yet: maybe a lag or an odd frame
+    governor.observe_speed(5.0, 103.0)
+    command = governor.next_command(103.0)
+    assert isinstance(command, SpeedCommand)
+    assert command.speed_kmh == 4.0
+    assert run(governor, 103.0, 104.0) == [(103.6, "speed 3.7")]
 
 
 def test_a_start_refused_after_a_reconnect_does_not_undo_it() -> None:

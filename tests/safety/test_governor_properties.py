@@ -7,8 +7,10 @@ the belt is doing: caps, ramp rates, command spacing, announced rises, no implic
 motion while stopped or latched, direction changes only with the belt paused or slow. Refusals
 come as requests (`command_failed` with every result code) and from a treadmill that refuses
 every incline or every speed command from some time on; while a pause, finish or turn ramps
-the belt down, a refused incline never delays the speed fall beyond the spacing, and every
-ramp-down ends with the belt paused (stopped, or down to the turn speed).
+the belt down, a refused incline never delays the speed fall beyond the spacing, a refused
+speed is followed by the Pause (Stop) as soon as the spacing allows, and every ramp-down ends
+with the belt paused (stopped, or down to the turn speed). A cap lowered under the commanded
+speed is met by the next command the spacing allows (rule 1 before the ramps of rule 2).
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ MIN_RETRY_S = 2.0  # the soonest a refused setpoint is sent again (treadctl.safe
 KEEPS_REFUSALS = {"observe", "face", "control_lost", "link_lost", "command_failed"}
 # Requests that leave a ramp-down (pause, finish, turn) as it was; any other may change it.
 KEEPS_SLOWING = {"set_speed", "set_incline", "command_failed", "face"}
+# Requests after which a speed above a lowered cap must still go to the cap with the next
+# command; the others stop the belt, take the link or control away, or reset it (reconnect).
+KEEPS_CAP_DUE = KEEPS_SLOWING | {"observe", "pause", "finish", "turn", "start", "auto_resume"}
 STEP = st.tuples(st.floats(0.0, 20.0) | st.floats(0.0, 1.0), OPS)
 WARM_UP = st.lists(
     st.sampled_from(
@@ -152,9 +157,13 @@ class Belt:
     sends: int = 0  # commands sent so far
     slowing_from: int = 0  # `sends` when the ramp-down began
     incline_refused_s: float | None = None  # an incline refused while slowing: when
-    speed_refused: bool = False  # a speed refused while slowing (its own back-off applies)
+    pause_due_s: float | None = None  # a speed refused while slowing: the Pause is due then
+    cap_due: tuple[float, float] | None = None  # above a lowered cap: (due by, the cap) …
+    cap_met_s: float | None = None  # … and when the command that met it was sent
+    found_speed: tuple[float, float] | None = None  # the belt's speed found at a reconnect
     stop_s: float | None = None  # when the last Stop or Pause was sent
     refused_slowing: set[str] = field(default_factory=set)  # kinds refused in any ramp-down
+    met: set[str] = field(default_factory=set)  # the due-by rules a run exercised (coverage)
 
     def collect(self) -> None:
         self.announcements.extend(self.governor.take_announcements())
@@ -162,6 +171,20 @@ class Belt:
     def check(self, command: BeltCommand, now_s: float) -> None:
         g = self.governor
         dev, lim = g.device, g.limits
+        if self.pause_due_s is not None:
+            kind = type(command).__name__
+            assert isinstance(command, StopCommand), f"{kind} after a refused speed, no Pause"
+            assert now_s <= self.pause_due_s + EPS, f"Pause at {now_s}, due {self.pause_due_s}"
+            self.met.add("paused after a refused speed")
+        if self.cap_due is not None:
+            due_s, cap = self.cap_due
+            within = isinstance(command, StopCommand) or (
+                isinstance(command, SpeedCommand) and command.speed_kmh <= cap + EPS
+            )
+            assert within, f"{command} first after the cap went down to {cap}"
+            assert now_s <= due_s + EPS, f"the speed met the cap {cap} at {now_s}, due {due_s}"
+            self.cap_due, self.cap_met_s = None, now_s
+            self.met.add("down to a lowered cap")
         if isinstance(command, StopCommand):
             self.running = False
             self.last_speed = None
@@ -232,7 +255,23 @@ class Belt:
         self.slowing, self.slowing_from = slowing, self.sends
 
     def end_slowing(self) -> None:
-        self.slowing, self.incline_refused_s, self.speed_refused = False, None, False
+        self.slowing, self.incline_refused_s, self.pause_due_s = False, None, None
+
+    def top_kmh(self) -> float:
+        """The speed cap walking the governor's direction now (cap and device maximum)."""
+        g = self.governor
+        return min(g.limits.cap_kmh(g.direction), g.device.max_speed_kmh)
+
+    def owe_cap(self, now_s: float) -> None:
+        """After the caps went down: a commanded speed above the cap must go to it with the
+        next command, at the first moment the spacing allows."""
+        g, last = self.governor, self.last_speed
+        self.cap_due = None
+        if last is None or last == self.found_speed:
+            return  # no speed sent since the Start or the reconnect: none to take back
+        if self.running and g.has_control and last[0] > self.top_kmh() + EPS:
+            due_s = max(now_s, self.last_any_s + g.device.min_command_interval_s)
+            self.cap_due, self.cap_met_s = (due_s, self.top_kmh()), None
 
     def answer(self, command: BeltCommand, now_s: float) -> None:
         """The treadmill's answer to `command`: a refusal when it refuses that kind now."""
@@ -254,7 +293,10 @@ class Belt:
             if isinstance(command, SpeedCommand):
                 self.last_speed = self.prev_speed  # the belt keeps the speed before
             if self.slowing and isinstance(command, SpeedCommand):
-                self.speed_refused = True  # its own back-off may hold the fall back
+                # the ramp-down is given up: the Pause (Stop) goes out as soon as the spacing
+                # allows, after the last command sent
+                spacing_s = g.device.min_command_interval_s
+                self.pause_due_s = max(now_s, self.last_any_s + spacing_s)
                 self.refused_slowing.add("speed")
             # The refused command is the last one sent (one answer per write); an incline
             # sent before the ramp-down began is not one of its moves.
@@ -267,13 +309,17 @@ class Belt:
             self.end_slowing()  # a belt that never started needs no ramp-down
 
     def due_by_s(self) -> float | None:
-        """The latest the next command may come while a ramp-down goes on after an incline
-        refusal: the fall of one speed increment at the deceleration limit, plus the spacing,
-        after the last command (None: no such bound now)."""
+        """The latest the next command may come: the cap's or the Pause's due time after a
+        lowered cap or a speed refused in a ramp-down; in a ramp-down after an incline refusal,
+        the fall of one speed increment at the deceleration limit, plus the spacing, after the
+        last command (None: no such bound now)."""
         g = self.governor
-        if not (self.slowing and self.incline_refused_s is not None) or self.speed_refused:
+        dues = [d for d in (self.pause_due_s, self.cap_due and self.cap_due[0]) if d is not None]
+        if dues and g.has_control:
+            return min(dues) + EPS
+        if not (self.slowing and self.incline_refused_s is not None) or self.pause_due_s:
             return None
-        top = min(g.limits.cap_kmh(g.direction), g.device.max_speed_kmh)
+        top = self.top_kmh()
         speeds = [self.last_speed[0] if self.last_speed else 0.0, self.reported or 0.0]
         if not g.has_control or max(speeds) > top + EPS:
             return None  # nothing can be sent; above a lowered cap the fall is one jump
@@ -294,7 +340,7 @@ def drain(belt: Belt, until_s: float, now_s: float) -> float:
         wake, due_s = g.wake_at_s(), belt.due_by_s()
         if due_s is not None:
             late = wake is None or wake > due_s
-            assert not late, f"ramp-down held back after an incline refusal: {wake} > {due_s}"
+            assert not late, f"the next command held back: wakes at {wake}, due by {due_s}"
         if wake is None or wake > until_s:
             break
         now_s = max(now_s, wake)
@@ -326,6 +372,8 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
         belt.refused = None
     if op not in KEEPS_SLOWING:
         belt.end_slowing()
+    if op not in KEEPS_CAP_DUE:
+        belt.cap_due = None
     try:
         if op == "set_speed":
             g.set_speed(float(arg), now_s)  # type: ignore[arg-type]
@@ -376,7 +424,7 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
             if not moving:
                 belt.last_speed = None
             elif reported is not None:
-                belt.last_speed = (reported, now_s)
+                belt.last_speed = belt.found_speed = (reported, now_s)
             # moving without a report: the belt kept the last commanded speed
         elif op == "observe":
             g.observe_speed(arg, now_s)  # type: ignore[arg-type]
@@ -384,6 +432,7 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
         elif op == "lower":
             name, value = cast(tuple[str, float], arg)
             g.lower_limits({name: value}, now_s)
+            belt.owe_cap(now_s)
         elif op == "face":
             g.face(arg)  # type: ignore[arg-type]
             assert not belt.running
@@ -391,6 +440,9 @@ def apply(belt: Belt, op: str, arg: object, now_s: float) -> None:
             belt.last_command, SpeedCommand | InclineCommand | StartCommand
         ):
             belt.refuse(belt.last_command, arg, now_s)  # type: ignore[arg-type]
+            last = belt.last_speed
+            if last is None or last[0] <= belt.top_kmh() + EPS:
+                belt.cap_due = None  # the refused speed was the one above the cap
     except SafetyError:
         pass
     belt.collect()
@@ -426,6 +478,8 @@ def test_governor_never_breaks_the_safety_rules(
         assert governor.ending is None, f"the {governor.ending} never ended"
         assert not belt.slowing, "a ramp-down never ended with the belt paused"
     event("sent: " + ", ".join(sorted(belt.sent)))  # coverage of the generated runs
+    for met in belt.met:
+        event(met)
 
 
 @settings(max_examples=300)
@@ -562,7 +616,7 @@ def test_a_refused_incline_never_holds_back_a_pause_or_turn(
     code=CODES,
     speed=st.floats(0.2, 1.0),
 )
-def test_a_refused_speed_ends_a_pause_or_turn_after_its_tries(
+def test_a_refused_speed_pauses_a_ramp_down_at_once(
     device: DeviceCaps,
     caps: Limits,
     turn: TurnSettings,
@@ -572,15 +626,72 @@ def test_a_refused_speed_ends_a_pause_or_turn_after_its_tries(
     speed: float,
 ) -> None:
     """A treadmill that refuses every speed command once a pause, finish or turn has begun:
-    the fall is tried as the back-off table says (after 2, 4 and 8 s, or once more after 5 s),
-    then the ramp-down is given up and the belt paused (or stopped) from its speed."""
+    the first refused speed gives the ramp-down up, and the Pause (Stop) follows it within the
+    command spacing (`Belt.check`), from the speed the belt has — not after 2 + 4 + 8 s of
+    tries; the ramp-down ends no later than one ramp step and one spacing after it began."""
     governor = Governor(caps, device, turn, direction=facing)
     belt = Belt(governor, refuses=("speed", code, WALK_S))
     walk_then_end(belt, ending, speed, None, None)
     ended_s = belt.ended_s()
     assert ended_s is not None
     assume(belt.stop_s is not None)  # a moving turn already at its speed holds without a Pause
-    delays_s = (2.0, 4.0, 8.0) if code in (None, 0x04, 0x05) else (5.0,)
-    step_s = device.min_command_interval_s + device.speed_increment_kmh / caps.decel_kmh_per_s
-    bound_s = WALK_S + step_s + sum(max(d, step_s) for d in delays_s) + step_s
+    spacing_s = device.min_command_interval_s
+    step_s = spacing_s + device.speed_increment_kmh / caps.decel_kmh_per_s
+    bound_s = WALK_S + step_s + spacing_s
     assert ended_s <= bound_s + EPS, f"paused at {ended_s}, after {bound_s}"
+    event(f"{ending}: " + ("speed refused" if belt.refused_slowing else "no speed move"))
+
+
+@settings(max_examples=500)
+@given(
+    device=inclined_devices(),
+    caps=walking_limits(),
+    turn=turns(),
+    facing=directions,
+    speed=st.floats(0.0, 1.0),
+    incline=st.none() | st.floats(0.05, 1.0),
+    lower_at=st.floats(0.0, 40.0),
+    ending=st.none() | ENDINGS,
+    ending_before=st.floats(0.0, 5.0),
+    cap=st.floats(0.0, 1.0),
+)
+def test_a_lowered_cap_is_met_by_the_next_command(
+    device: DeviceCaps,
+    caps: Limits,
+    turn: TurnSettings,
+    facing: Direction,
+    speed: float,
+    incline: float | None,
+    lower_at: float,
+    ending: str | None,
+    ending_before: float,
+    cap: float,
+) -> None:
+    """Walking, ramping up or ramping down (for a pause, finish or turn), the cap of the
+    direction goes down under the commanded speed: the next command, at the first moment the
+    spacing allows, takes the speed to within the new cap (or pauses the belt where no speed
+    fits under it) before any incline step, and no later command exceeds it (`Belt.check`)."""
+    g = Governor(caps, device, turn, direction=facing)
+    belt = Belt(g)
+    low, top = g.start_speed_kmh(g.direction), g.top_speed_kmh(g.direction)
+    g.set_speed(low + speed * (top - low), 0.0)
+    if incline is not None:
+        top_pct = min(caps.max_incline_pct, device.max_incline_pct or 0.0)
+        g.set_incline(math.floor(incline * top_pct * 100) / 100, 0.0)
+    apply(belt, "start", None, 0.0)
+    now_s = 0.0
+    if ending is not None:
+        now_s = drain(belt, max(0.0, lower_at - ending_before), now_s)
+        after = Direction.FORWARD if g.direction is Direction.BACKWARD else Direction.BACKWARD
+        arg = (after, g.start_speed_kmh(after), 0.0) if ending == "turn" else None
+        apply(belt, ending, arg, now_s)
+    now_s = drain(belt, lower_at, now_s)
+    assume(belt.running and belt.last_speed is not None)
+    commanded = belt.last_speed[0] if belt.last_speed else 0.0
+    lowered = 0.5 + cap * (commanded - 0.5)
+    assume(lowered < commanded - 0.01)
+    apply(belt, "lower", (f"{g.direction}_max_kmh", lowered), now_s)
+    assert belt.cap_due is not None
+    drain(belt, now_s + 200.0, now_s)
+    assert belt.cap_met_s is not None, "the speed never went down to the lowered cap"
+    event("no speed fits: paused" if lowered < device.min_speed_kmh else "down to the cap")

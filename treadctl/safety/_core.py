@@ -5,10 +5,13 @@ Owns: the state (belt, goals, commanded and reported values, turn, latch, announ
 A move is chosen in a fixed order — incline down, speed down, incline up, speed up — so each
 ramp is a clean segment that a plan can predict. A step of `ramp_step` hundredths is sent once
 the linear ramp from its anchor has reached it, and never within the command interval; a speed
-rise additionally waits for an announcement at least `turn.announce_s` old. A move whose value
-the treadmill refused waits for its retry, or is skipped once given up (`refusals`); a refused
-fall goes after the other fall, which it never holds back. An ending (pause, stop, turn) is
-complete once its moves are done or given up: a ramp-down given up ends in Pause (or Stop).
+rise additionally waits for an announcement at least `turn.announce_s` old. Caps come before
+ramps (rule 1 over rule 2): a commanded speed above the cap (a lowered cap, a belt found faster)
+goes to the cap first of all, as soon as the interval allows — the one fall faster than
+`decel_kmh_per_s` besides a pause, stop or emergency stop. A move whose value the treadmill
+refused waits for its retry, or is skipped once given up (`refusals`); a refused fall goes after
+the other fall, which it never holds back. An ending (pause, stop, turn) is complete once its
+moves are done or given up; a refused speed gives it up at once: Pause (or Stop) next.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class _Step:
     quantity: str  # "speed", "incline" or "announce" (a rise needs an announcement first)
     value: int
     send_at: float
-    anchor_s: float
+    anchor_s: float  # when its ramp began (inf: no ramp, a jump when it is sent)
 
 
 class GovernorCore(GovernorState):
@@ -69,7 +72,7 @@ class GovernorCore(GovernorState):
         if self._belt is not BeltState.RUNNING:
             return None
         if self._ending is None and not self._ranges.can_run(self._direction):
-            self._ending, self._ending_s = Ending.PAUSE, now_s  # no speed fits under the cap
+            self._ramp_down(Ending.PAUSE, now_s)  # no speed fits under the cap
         step = self._next_step(ready)
         if step is None:
             return self._complete_ending(now_s, ready)
@@ -121,7 +124,7 @@ class GovernorCore(GovernorState):
             command = _issue_incline(real(step.value))
         self.last_move = Move(
             step.quantity,
-            step.anchor_s,
+            min(step.anchor_s, now_s),
             now_s,
             None if before is None else real(before),
             real(step.value),
@@ -130,7 +133,8 @@ class GovernorCore(GovernorState):
         return command
 
     def _next_step(self, ready: float) -> _Step | None:
-        if not self._ranges.can_run(self._direction):
+        given_up = self._ending is not None and self._gave_up  # Pause (Stop) next
+        if given_up or not self._ranges.can_run(self._direction):
             return None
         holding = self._ending is None and self._turn_stage is TurnStage.HOLDING
         moving_turn = (self._ending is Ending.TURN or holding) and self._turn.speed_kmh > 0
@@ -159,9 +163,13 @@ class GovernorCore(GovernorState):
         s_goal, i_goal = self._targets(s_base)
         i_base = self._incline_base()
         falls: list[_Step] = []
+        top = self._ranges.top_speed(self._direction)
+        over_cap = max(s_base, self._cmd_speed or 0) > top
+        if over_cap:  # rule 1 before rule 2: down to the cap (or the belt, if lower) at once
+            falls.append(_Step("speed", min(s_base, top), ready, math.inf))
         if i_goal is not None and i_base is not None and i_goal < i_base:
             falls.append(self._ramp("incline", i_base, i_goal, ready))
-        if s_goal is not None and s_goal < s_base:
+        if s_goal is not None and s_goal < s_base and not over_cap:
             falls.append(self._ramp("speed", s_base, s_goal, ready))
         yield from sorted(falls, key=self._was_refused)  # a refused fall never blocks the other
         if i_goal is not None and i_base is not None and i_goal > i_base:
@@ -202,13 +210,9 @@ class GovernorCore(GovernorState):
         step = ramp_step(rate, increment, self._device.min_command_interval_s)
         delta = min(abs(target - base), step)
         value = base + delta if target > base else base - delta
-        top = (
-            self._ranges.top_speed(self._direction)
-            if quantity == "speed"
-            else self._ranges.incline_grid().high_on()
-        )
-        if value > top:
-            value, delta = top, base - top  # above a (lowered) cap: caps come first (rule 1)
+        if quantity == "incline":  # a deck above a lowered cap: one step to it (speed: `_moves`)
+            top = self._ranges.incline_grid().high_on()
+            value, delta = (top, base - top) if value > top else (value, delta)
         since = self._ending_s if self._ending is not None else goal_s
         anchor = max(self._last_cmd_s, since, not_before)
         if quantity == "speed":  # a base taken from the belt counts from when it was seen
@@ -255,8 +259,11 @@ class GovernorCore(GovernorState):
 
     def _turn_slowed(self) -> bool:
         """A moving turn whose belt is down to the turn speed: the hold begins, no Pause. When
-        refusals made the ramp-down give up above it, the turn pauses instead (the safe way)."""
-        if self._ending is not Ending.TURN or self._turn.speed_kmh <= 0:
+        a refused speed gave the ramp-down up, or no speed fits under the cap of the direction
+        walked (the turn speed is above it), the turn pauses instead (the safe way)."""
+        if self._ending is not Ending.TURN or self._turn.speed_kmh <= 0 or self._gave_up:
+            return False
+        if not self._ranges.can_run(self._direction):
             return False
         base = self._speed_base()
         return base is not None and base <= self._turn_floor()

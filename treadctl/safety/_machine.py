@@ -75,9 +75,8 @@ class MachineReports(GovernorCore):
             if self._rep_speed is not None:
                 self._cmd_speed = self._ranges.device_speed_grid().floor(self._rep_speed)
             self._base_s = now_s
-            if self._ending is None:
-                self._ending = Ending.PAUSE
-            self._ending_s = now_s  # the ramp down starts from what the belt does now
+            # the ramp down starts from what the belt does now (one given up stays given up)
+            self._ramp_down(self._ending or Ending.PAUSE, now_s)
             return
         self._belt = BeltState.STOPPED
         self._cmd_speed = None

@@ -1,8 +1,9 @@
 """The governor's state: what it knows about the belt, the goals, the turn and the latch.
 
 Owns: `GovernorState` (the fields and their read-only views, the speed and incline bases a
-ramp starts from, and the memory of refused setpoints: `refusals`), `TurnStage` and `Ending`.
-The step logic is in `_core`, the requests in `governor`.
+ramp starts from, the memory of refused setpoints — `refusals` — and the start of a ramp-down,
+which a refused speed gives up), `TurnStage` and `Ending`. The step logic is in `_core`, the
+requests in `governor`.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class GovernorState:
         self._pending_stop: StopCommand | None = None
         self._ending: Ending | None = None
         self._ending_s = -math.inf
+        self._gave_up = False  # the ramp-down under way was given up: Pause (Stop) next
         self._turn_stage: TurnStage | None = None
         self._turn_to: Direction | None = None
         self._turn_goal_speed: int | None = None
@@ -223,17 +225,23 @@ class GovernorState:
             quantity, value, base = "incline", centi(command.incline_pct), self._incline_base()
         before = self._refused.get(quantity)
         attempt = before.attempt + 1 if before and centi(before.value) == value else 1
+        ending = self._ending is not None
         delay_s = retry_delay_s(
-            result_code,
-            attempt,
-            quantity=quantity,
-            falling=base is None or value < base,
-            ending=self._ending is not None,
+            result_code, attempt, falling=base is None or value < base, ending=ending
         )
+        if ending and quantity == "speed":
+            self._gave_up = True  # the belt cannot be slowed: pause it as it is (`_core`)
         retry_at_s = None if delay_s is None else now_s + delay_s
         refusal = Refusal(quantity, real(value), result_code, attempt, retry_at_s)
         self._refused[quantity] = refusal
         return refusal
+
+    def _ramp_down(self, ending: Ending, now_s: float) -> None:
+        """Ramp the belt down for `ending` from `now_s`, or change what ends a ramp-down under
+        way (one given up after a refused speed stays given up: it ends at once)."""
+        if self._ending is None:
+            self._gave_up = False
+        self._ending, self._ending_s = ending, now_s
 
     def _forget_refusals(self, *quantities: str) -> None:
         """A goal changed: refused setpoints may be tried at once (all when none named)."""

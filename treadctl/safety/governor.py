@@ -9,6 +9,12 @@ most once per command interval (2); caps only lowered (3); no implicit start, la
 console stop, safety key or emergency stop (4); direction only changes in a turn, a rise only
 after an announcement ≥ `turn.announce_s` old (5). The step logic lives in `_core`.
 
+Caps come before ramps (rule 1 over rule 2): a speed commanded above the cap — a cap lowered
+under it (`lower_limits`, a workout's `[limits]`), a belt found faster — goes down to the cap
+with the next command, as soon as the command interval allows, before any other move. Besides
+a pause, stop or emergency stop (the belt's own deceleration), it is the one fall faster than
+`decel_kmh_per_s`; from the cap on, the belt ramps down to its goal at the usual pace.
+
 A refused speed or incline (`command_failed` with the 0x80 result code) leaves the belt as it
 was and is never sent again at once (`refusals` has the table): 0x04 Operation Failed, 0x05
 Control Not Permitted (the BLE layer re-requests control) and no answer mean "try later" (again
@@ -16,9 +22,11 @@ after 2, 4 and 8 s); 0x02 Op Code Not Supported and 0x03 Invalid Parameter mean 
 more try after 5 s). Then a rise is given up — the belt keeps its lower speed — until the goal
 changes (a step, a person's request, start, pause, turn, stop, reconnect); a fall never is (again
 every 8 s), and never holds back the other fall (the speed goes down while a refused incline
-waits). A pause, stop or turn always ends, on time: there a refused incline is given up at once,
-a refused speed after its tries, and the Pause (or Stop) goes out from the speed the belt has.
-A refused Start or Stop is not repeated: a person decides what comes next.
+waits). A pause, stop or turn always ends, on time, and tries nothing refused again: a refused
+incline is given up at once (the speed goes on falling); a refused speed gives the ramp-down up
+at once, and the Pause (Stop at a workout's end) goes out from the speed the belt has as soon
+as the interval allows — pausing is always the safe direction. A refused Start or Stop is not
+repeated: a person decides what comes next.
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ class Governor(MachineReports):
         turning = self._turn_stage is not None
         direction = self._turn_to if turning and self._turn_to else self._direction
         value = self._ranges.check_speed(speed_kmh, direction)
-        self._forget_refusals("speed")
+        if self._ending is None:  # a ramp-down's targets are its own: it keeps its refusals
+            self._forget_refusals("speed")
         rise_at: float | None = None
         if turning:
             self._turn_goal_speed, floor = value, self._turn_floor()
@@ -76,7 +85,8 @@ class Governor(MachineReports):
         if self._latched:
             raise LatchedError(_LATCHED_TEXT, reason="latched")
         value = self._ranges.check_incline(incline_pct)
-        self._forget_refusals("incline")
+        if self._ending is None:
+            self._forget_refusals("incline")
         if self._turn_stage is not None:
             self._turn_goal_incline = value
         elif value != self._goal_incline:
@@ -133,7 +143,7 @@ class Governor(MachineReports):
         self._turn_stage = TurnStage.RAMPING
         self._announced = None
         if self._belt is BeltState.RUNNING:
-            self._ending, self._ending_s = Ending.TURN, now_s
+            self._ramp_down(Ending.TURN, now_s)
         else:
             self._enter_hold(now_s)
         rise_at, floor = None, self._turn_floor()
@@ -143,10 +153,13 @@ class Governor(MachineReports):
 
     def lower_limits(self, other: Limits | Mapping[str, float], now_s: float) -> list[Setpoint]:
         """Lower the caps (never raise them); goals above the new caps are lowered too.
-        Returns one `Setpoint` per goal that was clamped."""
+        Returns one `Setpoint` per goal that was clamped. A speed commanded above the new cap
+        goes to it at once (rule 1 over rule 2): the next command, as soon as the command
+        interval allows, not after the time the deceleration ramp would take."""
         self._limits = self._limits.lowered_by(other)
         self._ranges = Ranges(self._limits, self._device)
-        self._forget_refusals()
+        if self._ending is None:
+            self._forget_refusals()
         clamps: list[Setpoint] = []
         if self._goal_speed is not None:
             top = self._ranges.top_speed(self._direction)
@@ -206,7 +219,7 @@ class Governor(MachineReports):
         self._pending_start = False
         self._forget_refusals()
         if self._belt is BeltState.RUNNING and self._ending is None:
-            self._ending, self._ending_s = Ending.PAUSE, now_s
+            self._ramp_down(Ending.PAUSE, now_s)
             self._announced = None
 
     def finish(self, now_s: float) -> None:
@@ -214,7 +227,7 @@ class Governor(MachineReports):
         self._pending_start = False
         self._forget_refusals()
         if self._belt is BeltState.RUNNING and self._ending is not Ending.STOP:
-            self._ending, self._ending_s = Ending.STOP, now_s
+            self._ramp_down(Ending.STOP, now_s)
             self._announced = None
 
     def stop(self, now_s: float) -> None:

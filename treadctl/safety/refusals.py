@@ -13,10 +13,12 @@ client to tolerate 0x02–0x05 and keep working, not to repeat the request at on
   what it has, which is less, until the goal changes. A fall is never given up (the belt is
   faster or steeper than wanted): it is tried again every 8 s.
 - While the belt is ramped down to pause, stop or turn (an *ending*), it must end paused, and
-  soon: someone may be walking backward on it. A refused incline is given up at once (the belt
-  pauses with the deck it has; the next goal levels it), and the speed goes on falling. A
-  refused speed gets the tries above, then the ramp-down is given up and the belt is paused (or
-  stopped) from the speed it has: pausing is always the safe direction.
+  soon: someone may be walking backward on it. Nothing refused there is tried again. A refused
+  incline is given up at once (the belt pauses with the deck it has; the next goal levels it),
+  and the speed goes on falling. A refused speed gives the whole ramp-down up at once: the
+  Pause (Stop at a workout's end) goes out from the speed the belt has as soon as the command
+  spacing allows. Pausing is always the safe direction, and the belt's own deceleration is
+  allowed for a pause or stop (DESIGN §2 rule 2).
 A refused fall never holds back the other fall (`_core` sends it after that one).
 """
 
@@ -58,12 +60,12 @@ class Refusal:
 
 
 def retry_delay_s(
-    result_code: int | None, attempt: int, *, quantity: str, falling: bool, ending: bool
+    result_code: int | None, attempt: int, *, falling: bool, ending: bool
 ) -> float | None:
-    """Seconds until refused try number `attempt` (from 1) of a `quantity` ("speed" or
-    "incline") setpoint is made again; None: give up. `falling`: it would have lowered the
-    speed or the deck; `ending`: the belt is being ramped down to pause, stop or turn."""
-    if ending and quantity == "incline":
+    """Seconds until refused try number `attempt` (from 1) of a speed or incline setpoint is
+    made again; None: give up. `falling`: it would have lowered the speed or the deck;
+    `ending`: the belt is being ramped down to pause, stop or turn (given up at once)."""
+    if ending:
         return None
     try_later = result_code is None or result_code in TRY_LATER_CODES
     delays = RETRY_LATER_S if try_later else RETRY_REFUSED_S
