@@ -76,6 +76,9 @@ async def test_sigterm_mid_workout_ramps_the_belt_down_and_pauses_it(tmp_path: P
             await daemon.wait_for(lambda: sim.model.belt_speed_kmh >= 2.0, timeout_s=40)
             writes_before = len(sim.model.writes)
             assert await daemon.terminate() == 0
+        workout_lines = daemon.events("workout_event")
+        assert workout_lines
+        assert {line.get("treadmill") for line in workout_lines} == {"tm1"}
         after = sim.model.writes[writes_before:]
         assert after, "nothing was sent on shutdown"
         values = speed_writes(after)

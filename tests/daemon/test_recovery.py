@@ -1,20 +1,13 @@
-"""Sessions a crash interrupted: found from their records, resumable only by a person."""
+"""Sessions a crash interrupted, found from their records. The process-level half (SIGKILL,
+restart, ramp-down, resume only on command) is tests/faults/test_process_faults.py."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from testsupport.brokers import AmqttBroker
-from testsupport.daemon import daemon_config, daemon_process, served_treadmill
-from testsupport.mqtt_recorder import MqttRecorder
-from testsupport.safety_checks import speed_writes
 
 from treadctl.daemon.recovery import find_interrupted
-from treadctl.sim.settings import Quirks
-from treadctl.sim.state import BeltState
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -86,55 +79,3 @@ def test_other_treadmills_manual_sessions_and_old_ones_are_not_offered(tmp_path:
     assert find_interrupted(tmp_path, "tm1", now=NOW) is None
     _record(tmp_path, "d", [_header("tm1", NOW - timedelta(minutes=1))])
     assert find_interrupted(tmp_path, "tm1", now=NOW) is None
-
-
-async def test_after_sigkill_the_new_daemon_ramps_down_and_resumes_only_on_command(
-    tmp_path: Path,
-) -> None:
-    """SIGKILL mid-step, then a new daemon: it finds the interrupted session, ramps the still
-    moving belt down and pauses it, offers `resumable_session`, sends nothing that starts or
-    speeds up the belt, and continues the workout at its step only on `cmd/resume`."""
-    async with (
-        served_treadmill(Quirks()) as sim,
-        AmqttBroker() as broker,
-        MqttRecorder(broker.host, broker.port, ("treadctl/#",)) as sub,
-    ):
-        config = daemon_config(tmp_path, sim.spec, broker.port)
-        async with daemon_process(config) as first:
-            await sub.wait_for(
-                lambda m: m.topic == "treadctl/tm1/state" and m.json().get("link_connected")
-            )
-            await sub.publish("treadctl/tm1/cmd/start", json.dumps({"workout": "first-timer"}))
-            await first.wait_for(lambda: sim.model.belt_speed_kmh >= 2.5, timeout_s=40)
-            await first.kill()
-        speed_at_kill = sim.model.belt_speed_kmh
-        assert speed_at_kill >= 2.5
-        mark = len(sim.model.writes)
-        start_at = len(sub.messages)
-        async with daemon_process(config) as second:
-            state = await sub.wait_for(
-                lambda m: (
-                    m.topic == "treadctl/tm1/state"
-                    and m.json().get("resumable_session") is not None
-                ),
-                start=start_at,
-            )
-            assert state.json()["status"] == "ready"
-            await second.wait_for(lambda: _paused(sim), timeout_s=30)
-            after_restart = sim.model.writes[mark:]
-            assert b"\x07" not in [w.data for w in after_restart]  # no Start
-            assert speed_writes(after_restart) == sorted(speed_writes(after_restart), reverse=True)
-            assert max(speed_writes(after_restart), default=0.0) <= speed_at_kill
-            mark = len(sim.model.writes)
-            await sub.publish("treadctl/tm1/cmd/resume", b"{}")
-            result = await sub.wait_for(
-                lambda m: m.topic == "treadctl/tm1/cmd/result", start=start_at
-            )
-            assert result.json()["ok"], result.json()
-            assert result.json()["detail"]["resumed_session"] == state.json()["resumable_session"]
-            await second.wait_for(lambda: b"\x07" in [w.data for w in sim.model.writes[mark:]])
-            await second.terminate()
-
-
-def _paused(sim: Any) -> bool:
-    return sim.model.state is BeltState.PAUSED

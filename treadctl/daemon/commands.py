@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from treadctl import mqtt
 from treadctl.daemon.treadmill import TreadmillService
 from treadctl.errors import CommandError
+from treadctl.logs import log_context
 from treadctl.safety import Direction
 
 
@@ -26,6 +27,12 @@ class CommandRouter:
         service = self._services.get(treadmill_id)
         if service is None:
             raise CommandError(f"no treadmill {treadmill_id!r} here", where=treadmill_id)
+        with log_context(treadmill=treadmill_id):
+            return await self._carry_out(service, command)
+
+    async def _carry_out(
+        self, service: TreadmillService, command: mqtt.Command
+    ) -> mqtt.CommandResult:
         match command:
             case mqtt.EmergencyStopCommand():
                 detail = await service.emergency_stop()
@@ -48,5 +55,5 @@ class CommandRouter:
             case mqtt.SkipCommand():
                 detail = await service.command("skip")
             case _:
-                raise CommandError(f"unsupported command {command!r}", where=treadmill_id)
+                raise CommandError(f"unsupported command {command!r}", where=service.id)
         return mqtt.CommandResult.accepted(**detail)

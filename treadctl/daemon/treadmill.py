@@ -24,6 +24,7 @@ from treadctl.daemon.recovery import Interrupted, find_interrupted
 from treadctl.daemon.session import Session, SiteSettings, open_session
 from treadctl.daemon.workouts import MANUAL, WorkoutCatalog
 from treadctl.errors import CommandError, LinkLostError, TreadctlError
+from treadctl.logs import bind_treadmill, bind_workout, log_context
 from treadctl.safety import DeviceCaps, Governor
 from treadctl.workout.clock import Clock
 from treadctl.workout.conductor import RunState
@@ -72,6 +73,7 @@ class TreadmillService:
 
     async def run(self) -> None:
         """Connect (retrying in the background) and handle link events until cancelled."""
+        bind_treadmill(self.id)
         link = ble.TreadmillLink(
             address=self.config.address,
             name=self.config.name,
@@ -236,6 +238,8 @@ class TreadmillService:
         return session
 
     async def _play(self, session: Session) -> None:
+        bind_treadmill(self.id)  # the runner's task: every log line of the session says whose
+        bind_workout(session.name)
         try:
             await session.runner.run()
         except Exception:
@@ -313,14 +317,15 @@ class TreadmillService:
             self._log.warning("wind_down_link_down", session=session.id)
             await session.close()
             return
-        settled = await session.wind_down(timeout_s, lambda: self.connected)
+        with log_context(treadmill=self.id):
+            settled = await session.wind_down(timeout_s, lambda: self.connected)
         self._log.info("wind_down_done", session=session.id, paused=settled)
         await session.close()
 
     # --- publishing --------------------------------------------------------------------------
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
-        self.publisher.publish_event(self.id, {"event": event.kind, **event.data})
+        self.publisher.publish_event(self.id, event.as_dict())
         self._publish_state()
 
     def _event(self, kind: str, **data: Any) -> None:
