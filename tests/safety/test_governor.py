@@ -2,72 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
+from safety.support import (
+    PAD,
+    inclined,
+    refusing,
+    refusing_every,
+    run,
+    speeds_refused,
+    walking,
+)
 
 from treadctl.errors import LatchedError, LimitExceededError, SafetyError
 from treadctl.safety import (
-    BeltCommand,
     BeltState,
     DeviceCaps,
     Direction,
     Governor,
     InclineCommand,
     Limits,
-    Refusal,
     SpeedCommand,
     StartCommand,
     StopCommand,
     TurnSettings,
     TurnStage,
 )
-
-PAD = DeviceCaps(
-    min_speed_kmh=1.0,
-    max_speed_kmh=12.0,
-    speed_increment_kmh=0.1,
-    min_incline_pct=0.0,
-    max_incline_pct=12.0,
-    incline_increment_pct=0.5,
-    min_command_interval_s=0.5,
-)
-
-
-def show(command: BeltCommand) -> str:
-    if isinstance(command, SpeedCommand):
-        return f"speed {command.speed_kmh:g}"
-    if isinstance(command, InclineCommand):
-        return f"incline {command.incline_pct:g}"
-    if isinstance(command, StartCommand):
-        return "start"
-    return "estop" if command.emergency else "pause" if command.pause else "stop"
-
-
-def run(governor: Governor, start_s: float, until_s: float) -> list[tuple[float, str]]:
-    """Ask for commands at every wake time up to `until_s`; (time rounded to ms, command)."""
-    sent: list[tuple[float, str]] = []
-    now_s = start_s
-    for _ in range(1000):
-        wake = governor.wake_at_s()
-        if wake is None or wake > until_s:
-            break
-        now_s = max(now_s, wake)
-        command = governor.next_command(now_s)
-        if command is not None:
-            sent.append((round(now_s, 3), show(command)))
-    return sent
-
-
-def walking(speed_kmh: float = 3.0, *, direction: Direction = Direction.BACKWARD) -> Governor:
-    """A governor whose belt has been started and ramped to `speed_kmh`."""
-    governor = Governor(Limits(), PAD, TurnSettings(), direction=direction)
-    governor.set_speed(speed_kmh, 0.0)
-    governor.start(0.0)
-    run(governor, 0.0, 100.0)
-    governor.take_announcements()
-    assert governor.commanded_speed_kmh == speed_kmh
-    return governor
 
 
 def test_start_then_an_announced_gentle_ramp() -> None:
@@ -388,34 +347,6 @@ def test_a_refused_start_is_not_retried() -> None:
     assert run(governor, 0.1, 60.0) == []
 
 
-def refusing(
-    governor: Governor, start_s: float, until_s: float, result: Callable[[BeltCommand], int | None]
-) -> list[tuple[float, str, Refusal | None]]:
-    """Like `run`, but the treadmill answers each command with `result(command)` (None:
-    Success); a refusal is reported with `command_failed`. (time, command, the refusal)."""
-    sent: list[tuple[float, str, Refusal | None]] = []
-    now_s = start_s
-    for _ in range(1000):
-        wake = governor.wake_at_s()
-        if wake is None or wake > until_s:
-            break
-        now_s = max(now_s, wake)
-        command = governor.next_command(now_s)
-        if command is None:
-            continue
-        code = result(command)
-        refusal = None
-        if code is not None:
-            refusal = governor.command_failed(command, now_s, result_code=code)
-        sent.append((round(now_s, 3), show(command), refusal))
-    return sent
-
-
-def speeds_refused(code: int) -> Callable[[BeltCommand], int | None]:
-    """A treadmill that answers every Set Target Speed with `code`."""
-    return lambda command: code if isinstance(command, SpeedCommand) else None
-
-
 def test_a_rise_refused_with_0x04_is_tried_later_then_given_up() -> None:
     """0x04 Operation Failed: the same speed is tried again after 2, 4 and 8 s, not on every
     pass; after the 4th refusal the rise is given up (the belt keeps its lower speed) until
@@ -518,37 +449,6 @@ def test_a_pause_after_a_given_up_rise_still_pauses() -> None:
         (201.1, "speed 1.5"),
         (201.6, "pause"),
     ]
-
-
-def refusing_every(
-    kind: type[BeltCommand], code: int | None, governor: Governor, start_s: float, until_s: float
-) -> list[tuple[float, str, Refusal | None]]:
-    """Like `refusing`, but every command of `kind` is refused with `code` (None: it was never
-    answered) and every other is taken. (time, command, the refusal)."""
-    sent: list[tuple[float, str, Refusal | None]] = []
-    now_s = start_s
-    for _ in range(1000):
-        wake = governor.wake_at_s()
-        if wake is None or wake > until_s:
-            break
-        now_s = max(now_s, wake)
-        command = governor.next_command(now_s)
-        if command is None:
-            continue
-        refusal = None
-        if isinstance(command, kind):
-            refusal = governor.command_failed(command, now_s, result_code=code)
-        sent.append((round(now_s, 3), show(command), refusal))
-    return sent
-
-
-def inclined(incline_pct: float = 1.0) -> Governor:
-    """Walking backward at 3.0 km/h with the deck at `incline_pct` (both taken)."""
-    governor = walking(3.0)
-    governor.set_incline(incline_pct, 100.0)
-    run(governor, 100.0, 105.0)
-    assert governor.commanded_incline_pct == incline_pct
-    return governor
 
 
 @pytest.mark.parametrize("code", [None, 0x02, 0x03, 0x04, 0x05])

@@ -1,26 +1,25 @@
-"""The governor's state and step logic (see `governor.py` for the public requests).
+"""The governor's output: the next command, when to ask again, and how an ending completes.
 
-Owns: the state (belt, goals, commanded and reported values, turn, latch, announcement),
-`next_command` / `wake_at_s`, and the checks of each request against caps and device ranges.
-A move is chosen in a fixed order — incline down, speed down, incline up, speed up — so each
-ramp is a clean segment that a plan can predict. A step of `ramp_step` hundredths is sent once
-the linear ramp from its anchor has reached it, and never within the command interval; a speed
+Owns: `next_command` / `wake_at_s` (a pending Stop or Start first, then the next move that
+`_moves` lists, then the Pause or Stop that completes an ending), what sending a move does to
+the state, turn holds and announcements. A step of `ramp_step` hundredths is sent once the
+linear ramp from its anchor has reached it, and never within the command interval; a speed
 rise additionally waits for an announcement at least `turn.announce_s` old. Caps come before
-ramps (rule 1 over rule 2): a commanded speed above the cap (a lowered cap, a belt found faster)
-goes to the cap first of all, as soon as the interval allows — the one fall faster than
-`decel_kmh_per_s` besides a pause, stop or emergency stop. A move whose value the treadmill
-refused waits for its retry, or is skipped once given up (`refusals`); a refused fall goes after
-the other fall, which it never holds back. An ending (pause, stop, turn) is complete once its
-moves are done or given up; a refused speed gives it up at once: Pause (or Stop) next.
+ramps (rule 1 over rule 2): a speed above its cap (a lowered cap, a belt found faster), then a
+deck above a lowered cap, goes to the cap first of all, as soon as the interval allows — the
+one fall faster than the ramp rates besides a pause, stop or emergency stop (`_moves`). A move
+whose value the treadmill refused waits for its retry, or is skipped once given up
+(`refusals`). An ending (pause, stop, turn) is complete once its moves are done or given up;
+a refused speed gives it up at once: Pause (or Stop) next. A moving turn pauses instead of
+holding when it was given up or the deck is left above its cap.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
 
-from treadctl.safety._state import Ending, GovernorState, TurnStage
+from treadctl.safety._moves import MovePlanner, _Step
+from treadctl.safety._state import Ending, TurnStage
 from treadctl.safety.commands import (
     BeltCommand,
     StopCommand,
@@ -29,21 +28,13 @@ from treadctl.safety.commands import (
     _issue_start,
     _issue_stop,
 )
-from treadctl.safety.grid import centi, ramp_step, real
+from treadctl.safety.grid import centi, real
 from treadctl.safety.types import Announcement, BeltState, Move
 
 _EPS_S = 1e-9
 
 
-@dataclass(frozen=True)
-class _Step:
-    quantity: str  # "speed", "incline" or "announce" (a rise needs an announcement first)
-    value: int
-    send_at: float
-    anchor_s: float  # when its ramp began (inf: no ramp, a jump when it is sent)
-
-
-class GovernorCore(GovernorState):
+class GovernorCore(MovePlanner):
     """Step logic shared by `Governor`'s request methods."""
 
     # --- output --------------------------------------------------------------------------
@@ -110,6 +101,7 @@ class GovernorCore(GovernorState):
         refused = self._refused.get(step.quantity)
         if refused is not None and centi(refused.value) != step.value:
             del self._refused[step.quantity]  # another value: the refused one is behind us
+        self._to_cap[step.quantity] = step.value if step.to_cap else None
         if step.quantity == "speed":
             before = self._cmd_speed
             self._prev_speed, self._cmd_speed = before, step.value
@@ -158,85 +150,6 @@ class GovernorCore(GovernorState):
                 return held
         return None  # nothing to do, or only moves given up after refusals
 
-    def _moves(self, s_base: int, ready: float) -> Iterator[_Step]:
-        """The moves wanted now, in the fixed order (each given up one lets the next go)."""
-        s_goal, i_goal = self._targets(s_base)
-        i_base = self._incline_base()
-        falls: list[_Step] = []
-        top = self._ranges.top_speed(self._direction)
-        over_cap = max(s_base, self._cmd_speed or 0) > top
-        if over_cap:  # rule 1 before rule 2: down to the cap (or the belt, if lower) at once
-            falls.append(_Step("speed", min(s_base, top), ready, math.inf))
-        if i_goal is not None and i_base is not None and i_goal < i_base:
-            falls.append(self._ramp("incline", i_base, i_goal, ready))
-        if s_goal is not None and s_goal < s_base and not over_cap:
-            falls.append(self._ramp("speed", s_base, s_goal, ready))
-        yield from sorted(falls, key=self._was_refused)  # a refused fall never blocks the other
-        if i_goal is not None and i_base is not None and i_goal > i_base:
-            yield self._ramp("incline", i_base, i_goal, ready)
-        if s_goal is not None and s_goal > s_base:
-            announced = self._announced
-            if announced is None or announced[0] < s_goal:
-                if self._held(self._ramp("speed", s_base, s_goal, ready)) is not None:
-                    yield _Step("announce", s_goal, -math.inf, -math.inf)
-                return  # a rise given up is not announced again
-            yield self._ramp("speed", s_base, s_goal, ready, announced[1] + self._turn.announce_s)
-
-    def _was_refused(self, step: _Step) -> bool:
-        refused = self._refused.get(step.quantity)
-        return refused is not None and centi(refused.value) == step.value
-
-    def _held(self, step: _Step) -> _Step | None:
-        """`step` as a refusal of its value allows it: not before the retry, None when given
-        up (`refusals`). Another value is another setpoint: it goes as planned."""
-        refused = self._refused.get(step.quantity)
-        if refused is None or centi(refused.value) != step.value:
-            return step
-        if refused.retry_at_s is None:
-            return None
-        return replace(step, send_at=max(step.send_at, refused.retry_at_s))
-
-    def _ramp(
-        self, quantity: str, base: int, target: int, ready: float, not_before: float = -math.inf
-    ) -> _Step:
-        if quantity == "speed":
-            rate = self._limits.accel_kmh_per_s if target > base else self._limits.decel_kmh_per_s
-            increment = centi(self._device.speed_increment_kmh)
-            goal_s = self._speed_goal_s
-        else:
-            rate = self._limits.incline_rate_pct_per_s
-            increment = centi(self._device.incline_increment_pct or 0.1)
-            goal_s = self._incline_goal_s
-        step = ramp_step(rate, increment, self._device.min_command_interval_s)
-        delta = min(abs(target - base), step)
-        value = base + delta if target > base else base - delta
-        if quantity == "incline":  # a deck above a lowered cap: one step to it (speed: `_moves`)
-            top = self._ranges.incline_grid().high_on()
-            value, delta = (top, base - top) if value > top else (value, delta)
-        since = self._ending_s if self._ending is not None else goal_s
-        anchor = max(self._last_cmd_s, since, not_before)
-        if quantity == "speed":  # a base taken from the belt counts from when it was seen
-            anchor = max(anchor, self._base_s if base == self._cmd_speed else self._rep_speed_s)
-        return _Step(quantity, value, max(anchor + real(delta) / rate, ready), anchor)
-
-    def _targets(self, s_base: int) -> tuple[int | None, int | None]:
-        level = self._ranges.incline_grid().low_on() if self._device.incline_supported else None
-        if self._latched:  # latched: only ramping a moving belt down, never the deck
-            level = None
-        if self._ending is Ending.PAUSE:
-            return min(self._ranges.start_speed(self._direction), s_base), None
-        if self._ending is Ending.STOP:
-            return min(self._ranges.start_speed(self._direction), s_base), level
-        if self._ending is Ending.TURN or self._turn_stage is TurnStage.HOLDING:
-            return min(self._turn_floor(), s_base), level
-        speed = self._goal_speed
-        if speed is not None:
-            speed = min(speed, self._ranges.top_speed(self._direction))
-        incline = self._goal_incline
-        if incline is not None and self._device.incline_supported:
-            incline = self._ranges.incline_grid().floor(incline)
-        return speed, incline if self._device.incline_supported else None
-
     def _complete_ending(self, now_s: float, ready: float) -> BeltCommand | None:
         if self._ending is None:
             return None
@@ -259,11 +172,12 @@ class GovernorCore(GovernorState):
 
     def _turn_slowed(self) -> bool:
         """A moving turn whose belt is down to the turn speed: the hold begins, no Pause. When
-        a refused speed gave the ramp-down up, or no speed fits under the cap of the direction
-        walked (the turn speed is above it), the turn pauses instead (the safe way)."""
+        a refused speed gave the ramp-down up, no speed fits under the cap of the direction
+        walked (the turn speed is above it), or the deck is left above its cap (its drop was
+        refused), the turn pauses instead (the safe way)."""
         if self._ending is not Ending.TURN or self._turn.speed_kmh <= 0 or self._gave_up:
             return False
-        if not self._ranges.can_run(self._direction):
+        if not self._ranges.can_run(self._direction) or self._deck_over_cap():
             return False
         base = self._speed_base()
         return base is not None and base <= self._turn_floor()

@@ -91,7 +91,9 @@ class MachineReports(GovernorCore):
         it would have done. A refused speed or incline is held back (rule in `governor`'s
         docstring, table in `refusals`); the returned `Refusal` says when it is tried again
         (None for Start and Stop, which are not repeated, and for a command the governor has
-        moved on from: a stop, a reconnect or a start came in while it was under way)."""
+        moved on from: a stop, a reconnect or a start came in while it was under way). A
+        refused drop to a cap, once given up, pauses the belt; its `Refusal.safety_stop` says
+        why (`speed_above_cap`, `incline_above_cap`), for the caller to publish."""
         undone = self._undo(command, now_s)
         if undone and isinstance(command, SpeedCommand | InclineCommand):
             return self._refuse(command, now_s, result_code)

@@ -2,8 +2,8 @@
 
 Owns: `GovernorState` (the fields and their read-only views, the speed and incline bases a
 ramp starts from, the memory of refused setpoints — `refusals` — and the start of a ramp-down,
-which a refused speed gives up), `TurnStage` and `Ending`. The step logic is in `_core`, the
-requests in `governor`.
+which a refused speed gives up, and which a refused drop to a cap begins), `TurnStage` and
+`Ending`. The moves are listed in `_moves`, sent in `_core`; the requests are in `governor`.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class GovernorState:
         self._hold_started_s: float | None = None
         self._announced: tuple[int, float] | None = None
         self._refused: dict[str, Refusal] = {}  # the last refusal per quantity (`refusals`)
+        self._to_cap: dict[str, int | None] = {}  # the last value sent, if a drop to a cap
         self._outbox: list[Announcement] = []
         self.last_move: Move | None = None
 
@@ -218,21 +219,33 @@ class GovernorState:
     def _refuse(
         self, command: SpeedCommand | InclineCommand, now_s: float, result_code: int | None
     ) -> Refusal:
-        """Remember a refused setpoint (after `_undo`) and when to try it again."""
+        """Remember a refused setpoint (after `_undo`) and when to try it again. A refused
+        drop to a cap, once given up (`refusals`), pauses the belt: it would stay above it."""
         if isinstance(command, SpeedCommand):
             quantity, value, base = "speed", centi(command.speed_kmh), self._speed_base()
         else:
             quantity, value, base = "incline", centi(command.incline_pct), self._incline_base()
         before = self._refused.get(quantity)
         attempt = before.attempt + 1 if before and centi(before.value) == value else 1
-        ending = self._ending is not None
+        to_cap = self._to_cap.get(quantity) == value
         delay_s = retry_delay_s(
-            result_code, attempt, falling=base is None or value < base, ending=ending
+            result_code,
+            attempt,
+            quantity=quantity,
+            falling=base is None or value < base,
+            ending=self._ending is not None,
+            to_cap=to_cap,
         )
-        if ending and quantity == "speed":
+        safety_stop = None
+        if to_cap and delay_s is None and self._belt is BeltState.RUNNING:
+            safety_stop = f"{quantity}_above_cap"
+            if self._ending is None:  # an ending under way keeps its kind and its ramp
+                self._ramp_down(Ending.PAUSE, now_s)
+                self._announced = None
+        if self._ending is not None and quantity == "speed":
             self._gave_up = True  # the belt cannot be slowed: pause it as it is (`_core`)
         retry_at_s = None if delay_s is None else now_s + delay_s
-        refusal = Refusal(quantity, real(value), result_code, attempt, retry_at_s)
+        refusal = Refusal(quantity, real(value), result_code, attempt, retry_at_s, safety_stop)
         self._refused[quantity] = refusal
         return refusal
 

@@ -13,7 +13,11 @@ Caps come before ramps (rule 1 over rule 2): a speed commanded above the cap —
 under it (`lower_limits`, a workout's `[limits]`), a belt found faster — goes down to the cap
 with the next command, as soon as the command interval allows, before any other move. Besides
 a pause, stop or emergency stop (the belt's own deceleration), it is the one fall faster than
-`decel_kmh_per_s`; from the cap on, the belt ramps down to its goal at the usual pace.
+`decel_kmh_per_s`; from the cap on, the belt ramps down to its goal at the usual pace. A deck
+commanded above a lowered incline cap goes to it the same way, with the next command the
+interval allows (the one after, when the speed goes to its cap first), and no speed rises while
+it is above; from the cap it ramps at `incline_rate_pct_per_s`. Not while latched: then the
+deck is left alone and only a moving belt is slowed.
 
 A refused speed or incline (`command_failed` with the 0x80 result code) leaves the belt as it
 was and is never sent again at once (`refusals` has the table): 0x04 Operation Failed, 0x05
@@ -25,8 +29,13 @@ every 8 s), and never holds back the other fall (the speed goes down while a ref
 waits). A pause, stop or turn always ends, on time, and tries nothing refused again: a refused
 incline is given up at once (the speed goes on falling); a refused speed gives the ramp-down up
 at once, and the Pause (Stop at a workout's end) goes out from the speed the belt has as soon
-as the interval allows — pausing is always the safe direction. A refused Start or Stop is not
-repeated: a person decides what comes next.
+as the interval allows — pausing is always the safe direction. A refused drop to a cap leaves
+the belt above it, so the belt is paused: a refused speed there (any code, or no answer) gives
+the drop up at once and the Pause (Stop without Pause support, or at a workout's end) goes out
+as soon as the interval allows; a refused deck is tried as the table says, then given up, and
+the belt is ramped down and paused (the speed is not at stake). The `Refusal` names the reason
+(`safety_stop`); the runner publishes it. A refused Start or Stop is not repeated: a person
+decides what comes next.
 """
 
 from __future__ import annotations
@@ -155,7 +164,9 @@ class Governor(MachineReports):
         """Lower the caps (never raise them); goals above the new caps are lowered too.
         Returns one `Setpoint` per goal that was clamped. A speed commanded above the new cap
         goes to it at once (rule 1 over rule 2): the next command, as soon as the command
-        interval allows, not after the time the deceleration ramp would take."""
+        interval allows, not after the time the deceleration ramp would take. A deck commanded
+        above the new incline cap goes to it at once too (after the speed, when both are
+        over). Should the treadmill refuse either drop, the belt is paused (`command_failed`)."""
         self._limits = self._limits.lowered_by(other)
         self._ranges = Ranges(self._limits, self._device)
         if self._ending is None:

@@ -11,7 +11,7 @@ client to tolerate 0x02–0x05 and keep working, not to repeat the request at on
   (ref/ftms-quirks.md Q13, Q14), then no more.
 - When the tries are used up, a rise (a faster belt, a steeper deck) is given up: the belt keeps
   what it has, which is less, until the goal changes. A fall is never given up (the belt is
-  faster or steeper than wanted): it is tried again every 8 s.
+  faster or steeper than wanted): it is tried again every 8 s — except a drop to a cap, below.
 - While the belt is ramped down to pause, stop or turn (an *ending*), it must end paused, and
   soon: someone may be walking backward on it. Nothing refused there is tried again. A refused
   incline is given up at once (the belt pauses with the deck it has; the next goal levels it),
@@ -19,7 +19,19 @@ client to tolerate 0x02–0x05 and keep working, not to repeat the request at on
   Pause (Stop at a workout's end) goes out from the speed the belt has as soon as the command
   spacing allows. Pausing is always the safe direction, and the belt's own deceleration is
   allowed for a pause or stop (DESIGN §2 rule 2).
-A refused fall never holds back the other fall (`_core` sends it after that one).
+- A refused drop to a cap (a speed or deck above a lowered cap, or a belt found faster,
+  brought down to the cap in one command: DESIGN §2 rule 1) would leave the belt breaking the
+  cap, so it is not tried every 8 s. A refused speed there gives the drop up at once (any
+  code, or no answer), and the belt is paused from the speed it has as soon as the command
+  spacing allows (stopped at a workout's end or where the device has no Pause). A refused
+  incline there gets the tries above (the belt's speed is not at stake; it does not rise
+  meanwhile), then it is given up and the belt is paused the gentle way (ramped down, then
+  Pause): walking backward on a deck above the cap is what the cap forbids. In an ending it is
+  given up at once, as any incline there, and a moving turn pauses the belt instead of holding
+  it at the turn speed. Either `Refusal` names the reason (`safety_stop`: `speed_above_cap`,
+  `incline_above_cap`), which the runner publishes as a `safety_stop` event; a person's resume
+  tries the drop again.
+A refused fall never holds back the other fall (`_moves` sends it after that one).
 """
 
 from __future__ import annotations
@@ -37,7 +49,9 @@ class Refusal:
     """A refused `quantity` ("speed" km/h, "incline" %) setpoint `value` and what comes next.
 
     `attempt` counts the refusals of this value since it was last asked for; `retry_at_s` is
-    when it is tried again, None when it is given up until the goal changes.
+    when it is tried again, None when it is given up until the goal changes. `safety_stop`
+    names why the governor pauses the belt because of this refusal (a drop to a cap given up:
+    `speed_above_cap` or `incline_above_cap`), None when it does not.
     """
 
     quantity: str
@@ -45,6 +59,7 @@ class Refusal:
     result_code: int | None
     attempt: int
     retry_at_s: float | None
+    safety_stop: str | None = None
 
     @property
     def given_up(self) -> bool:
@@ -60,15 +75,23 @@ class Refusal:
 
 
 def retry_delay_s(
-    result_code: int | None, attempt: int, *, falling: bool, ending: bool
+    result_code: int | None,
+    attempt: int,
+    *,
+    quantity: str,
+    falling: bool,
+    ending: bool,
+    to_cap: bool = False,
 ) -> float | None:
-    """Seconds until refused try number `attempt` (from 1) of a speed or incline setpoint is
-    made again; None: give up. `falling`: it would have lowered the speed or the deck;
-    `ending`: the belt is being ramped down to pause, stop or turn (given up at once)."""
-    if ending:
+    """Seconds until refused try number `attempt` (from 1) of a `quantity` ("speed" or
+    "incline") setpoint is made again; None: give up. `falling`: it would have lowered the
+    speed or the deck; `ending`: the belt is being ramped down to pause, stop or turn (given up
+    at once); `to_cap`: it would have brought a value above its cap down to the cap (a speed is
+    given up at once, an incline after the tries; the governor then pauses the belt)."""
+    if ending or (to_cap and quantity == "speed"):
         return None
     try_later = result_code is None or result_code in TRY_LATER_CODES
     delays = RETRY_LATER_S if try_later else RETRY_REFUSED_S
     if attempt <= len(delays):
         return delays[attempt - 1]
-    return RETRY_FALL_S if falling and not ending else None
+    return RETRY_FALL_S if falling and not to_cap else None

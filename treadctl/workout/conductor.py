@@ -207,7 +207,9 @@ class Conductor(Playback):
     ) -> None:
         """The treadmill refused `command` with `result_code` (None: no answer, or it could
         not be sent). `command_rejected` says so, and for a speed or incline which attempt
-        this was and when the governor tries again (`retry_in_s`) or that it gave up."""
+        this was and when the governor tries again (`retry_in_s`) or that it gave up. When the
+        governor pauses the belt because of it (a drop to a cap given up), `safety_stop` says
+        why and the workout pauses until a person resumes it."""
         refusal = self.governor.command_failed(command, now_s, result_code=result_code)
         retry = refusal.describe(now_s) if refusal is not None else {}
         self._emit(
@@ -219,6 +221,10 @@ class Conductor(Playback):
         )
         if isinstance(command, StartCommand) and self.state is RunState.RUNNING:
             self._hold(now_s, RunState.PAUSED, "start_refused")
+        if refusal is not None and refusal.safety_stop is not None:
+            if self.state in (RunState.RUNNING, RunState.TURNING):
+                self._hold(now_s, RunState.PAUSED, refusal.safety_stop)
+            self._emit("safety_stop", reason=refusal.safety_stop)
 
     # --- time ----------------------------------------------------------------------------
 
