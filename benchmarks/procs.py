@@ -65,6 +65,9 @@ class Children:
         self._live: list[asyncio.subprocess.Process] = []
         base = {k: v for k, v in os.environ.items() if k not in unset}
         self._env = {**base, **(env or {})}
+        # The daemon's interpreter and added environment (`runtime_env`; this one by default).
+        self.daemon_python: str = sys.executable
+        self.daemon_env: dict[str, str] = {}
 
     async def spawn(
         self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, stdout: Any = None,
@@ -243,9 +246,12 @@ def write_daemon_config(
 async def start_daemon(
     children: Children, config: Path, log: IO[bytes], env: Mapping[str, str] | None = None
 ) -> asyncio.subprocess.Process:
-    """`python -m treadctl run --config CONFIG`, its output appended to `log`."""
-    argv = [sys.executable, "-m", "treadctl", "run", "--config", str(config)]
-    return await children.spawn(argv, env=env, stdout=log, stderr=log)
+    """`python -m treadctl run --config CONFIG` in `children.daemon_python`, its output appended
+    to `log`."""
+    argv = [children.daemon_python, "-m", "treadctl", "run", "--config", str(config)]
+    return await children.spawn(
+        argv, env={**children.daemon_env, **(env or {})}, stdout=log, stderr=log
+    )
 
 
 @dataclass(frozen=True)

@@ -164,21 +164,20 @@ MISS_NOTES: dict[str, str] = {
         "hand-over ~0.1-0.2 ms over the floor; most of the gap is the virtual radio (bumble's "
         "stack in the simulator and in the daemon, HCI over TCP: ~0.9 ms at p50, spikes of "
         "3-5 ms), which a real treadmill replaces with BlueZ and a 7.5-50 ms connection "
-        "interval. The p99 tail is the event loop being blocked: the session record is "
-        "fsynced inside the telemetry handler once a second (Runner.feed_telemetry -> "
-        "SessionRecorder._write -> os.fsync, p50 ~0.4 ms, p99 ~2.4 ms; nearly every handling "
-        "over 1 ms contained one), and a full (generation-2) garbage collection takes 25-42 ms, "
-        "about once a minute. "
-        "Remedies for the daemon: fsync off the event loop or for events only; gc.freeze() "
-        "after start-up."
+        "interval. The session record is fsynced from a thread of its own and the start-up "
+        "objects are frozen out of the garbage collector (gc.freeze), so what remains in the "
+        "tail is the shared machine: the simulator, the daemon, Mosquitto and the harness on "
+        "the same cores (compare floor_p99 between runs)."
     ),
     "estop": "estop: p99 above 20 ms; see details.estop (first attempt vs accepted write).",
     "rss": (
-        "rss: {rss_one} MiB is with the virtual radio, whose bumble stack adds ~17 MiB "
-        "(the daemon's modules alone: ~50 MiB after import). With radio = bluez the daemon "
-        "settles at {bluez_rss} MiB (details.bluez_radio). Of the ~50 MiB: the interpreter "
-        "with asyncio and ssl ~19, pydantic and pydantic-settings ~14, structlog ~5 (it pulls "
-        "in rich where installed, as in the dev venv), bleak-retry-connector ~4, treadctl ~5."
+        "rss: {rss_one} MB ({rss_one_mib} MiB) is with the virtual radio, whose bumble stack "
+        "adds ~19 MB (~18 MiB) the daemon loads only to reach the virtual treadmills; the "
+        "daemon runs in a venv with its runtime dependencies and bumble only, as a Pi install "
+        "plus bumble. With radio = bluez, as on a Pi, the same daemon settles at {bluez_rss} MB "
+        "({bluez_rss_mib} MiB; details.bluez_radio). Of that: the interpreter with asyncio and "
+        "ssl ~20 MB, pydantic and pydantic-settings ~14 MB, bleak-retry-connector (bleak's "
+        "BlueZ backend and dbus-fast) ~4 MB, structlog ~2 MB, treadctl ~5 MB."
     ),
     "startup": (
         "startup: about three quarters of the {startup} s is importing: ~0.42 s the "

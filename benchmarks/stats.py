@@ -217,3 +217,8 @@ def memory_mib(status_text: str) -> dict[str, float]:
         if name in ("VmRSS", "VmHWM"):
             found[name] = int(rest.split()[0]) / 1024  # reported in kB (KiB)
     return found
+
+
+def mb(mib: float) -> float:
+    """`mib` MiB in MB (10^6 bytes), to 0.1: the unit of the `rss_mb` results."""
+    return round(mib * 1024 * 1024 / 1e6, 1)

@@ -4,13 +4,14 @@ and how the decode comparison picks its interpreter and its frames."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks import compare, procs, pyftms_env, report
+from benchmarks import compare, procs, pyftms_env, report, runtime_env
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results.json"
 
@@ -115,3 +116,15 @@ def test_a_target_met_by_a_hair_is_flagged_as_a_close_call() -> None:
     results["telemetry_latency_ms"]["p99"] = 2.9
     assert report.check_targets(results)["telemetry"] is True
     assert report.close_calls(results) == ["telemetry", "startup"]
+
+
+def test_the_daemon_environment_holds_the_runtime_dependencies_and_bumble_only() -> None:
+    """The daemon is measured as a Pi install plus the virtual radio: every runtime dependency
+    of pyproject.toml and the exact bumble pin, no test or demo tool (amqtt pulls in rich,
+    which structlog would import)."""
+    wanted = runtime_env.requirements()
+    names = [re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0] for requirement in wanted]
+    assert names[-1] == "bumble"
+    assert "==" in wanted[-1]
+    assert {"bleak", "aiomqtt", "pydantic-settings", "structlog"} <= set(names)
+    assert not {"amqtt", "pytest", "hypothesis", "matplotlib", "rich"} & set(names)

@@ -126,3 +126,9 @@ def test_memory_reads_vmrss_and_vmhwm_in_mib() -> None:
     """VmRSS and VmHWM come from /proc/<pid>/status in kB and are reported in MiB."""
     text = "Name:\tpython\nVmHWM:\t   71680 kB\nVmRSS:\t   51200 kB\nThreads:\t3\n"
     assert stats.memory_mib(text) == {"VmHWM": 70.0, "VmRSS": 50.0}
+
+
+def test_rss_is_reported_in_decimal_megabytes() -> None:
+    """`rss_mb` is in MB as its name and the 50 MB target say: 50 MiB is 52.4 MB."""
+    assert stats.mb(50.0) == 52.4
+    assert stats.mb(47.68) == 50.0
