@@ -553,6 +553,26 @@ ENDINGS = st.sampled_from(["pause", "finish", "turn"])
 WALK_S = 200.0  # long enough to reach any generated speed and incline; the ramp-down begins here
 
 
+def walk(belt: Belt, speed: float, incline: float | None) -> None:
+    """Goals: `speed` a fraction of the way from the start speed to the cap, the deck at
+    `incline` (a fraction of its cap, on the 0.01 % wire grid); then a person's start at 0 s."""
+    g = belt.governor
+    low, top = g.start_speed_kmh(g.direction), g.top_speed_kmh(g.direction)
+    g.set_speed(low + speed * (top - low), 0.0)
+    if incline is not None:
+        top_pct = min(g.limits.max_incline_pct, g.device.max_incline_pct or 0.0)
+        g.set_incline(math.floor(incline * top_pct * 100) / 100, 0.0)
+    apply(belt, "start", None, 0.0)
+
+
+def end(belt: Belt, ending: str, now_s: float) -> None:
+    """Begin a pause, finish or turn (to the other direction, at its start speed) at `now_s`."""
+    g = belt.governor
+    after = Direction.FORWARD if g.direction is Direction.BACKWARD else Direction.BACKWARD
+    arg = (after, g.start_speed_kmh(after), 0.0) if ending == "turn" else None
+    apply(belt, ending, arg, now_s)
+
+
 def walk_then_end(
     belt: Belt, ending: str, speed: float, incline: float | None, console_deck: float | None
 ) -> None:
@@ -560,18 +580,11 @@ def walk_then_end(
     at `incline` (a fraction of its cap), or raised by hand to `console_deck`; then a pause,
     finish or turn begins at WALK_S, and everything due in the next 200 s is sent."""
     g = belt.governor
-    low, top = g.start_speed_kmh(g.direction), g.top_speed_kmh(g.direction)
-    g.set_speed(low + speed * (top - low), 0.0)
-    if incline is not None:
-        top_pct = min(g.limits.max_incline_pct, g.device.max_incline_pct or 0.0)
-        g.set_incline(math.floor(incline * top_pct * 100) / 100, 0.0)  # on the 0.01 % wire grid
-    apply(belt, "start", None, 0.0)
+    walk(belt, speed, incline)
     now_s = drain(belt, WALK_S, 0.0)
     if console_deck is not None:
         g.observe_incline(console_deck, now_s)
-    after = Direction.FORWARD if g.direction is Direction.BACKWARD else Direction.BACKWARD
-    arg = (after, g.start_speed_kmh(after), 0.0) if ending == "turn" else None
-    apply(belt, ending, arg, now_s)
+    end(belt, ending, now_s)
     assert belt.slowing
     drain(belt, now_s + 200.0, now_s)
     assert g.ending is None, f"the {ending} never ended"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from testsupport.devices import DRY_RUN_DEVICE
+
 from treadctl.safety import (
     BeltCommand,
-    DeviceCaps,
     Direction,
     Governor,
     InclineCommand,
@@ -24,15 +25,7 @@ from treadctl.safety import (
     TurnSettings,
 )
 
-PAD = DeviceCaps(
-    min_speed_kmh=1.0,
-    max_speed_kmh=12.0,
-    speed_increment_kmh=0.1,
-    min_incline_pct=0.0,
-    max_incline_pct=12.0,
-    incline_increment_pct=0.5,
-    min_command_interval_s=0.5,
-)
+PAD = DRY_RUN_DEVICE  # 1.0-12.0 km/h in 0.1, incline 0-12 % in 0.5, commands 0.5 s apart
 
 
 def show(command: BeltCommand) -> str:
@@ -47,7 +40,19 @@ def show(command: BeltCommand) -> str:
 
 def run(governor: Governor, start_s: float, until_s: float) -> list[tuple[float, str]]:
     """Ask for commands at every wake time up to `until_s`; (time rounded to ms, command)."""
-    sent: list[tuple[float, str]] = []
+    return [(at, text) for at, text, _ in _drive(governor, start_s, until_s, lambda _: None)]
+
+
+def _drive(
+    governor: Governor,
+    start_s: float,
+    until_s: float,
+    refuse: Callable[[BeltCommand], tuple[int | None] | None],
+) -> list[tuple[float, str, Refusal | None]]:
+    """Ask for commands at every wake time up to `until_s`; `refuse(command)` is None when the
+    treadmill takes it, else (the result code,) it is refused with (None: no answer), reported
+    with `command_failed`. (time rounded to ms, command, the refusal)."""
+    sent: list[tuple[float, str, Refusal | None]] = []
     now_s = start_s
     for _ in range(1000):
         wake = governor.wake_at_s()
@@ -55,8 +60,13 @@ def run(governor: Governor, start_s: float, until_s: float) -> list[tuple[float,
             break
         now_s = max(now_s, wake)
         command = governor.next_command(now_s)
-        if command is not None:
-            sent.append((round(now_s, 3), show(command)))
+        if command is None:
+            continue
+        answer = refuse(command)
+        refusal = None
+        if answer is not None:
+            refusal = governor.command_failed(command, now_s, result_code=answer[0])
+        sent.append((round(now_s, 3), show(command), refusal))
     return sent
 
 
@@ -76,22 +86,12 @@ def refusing(
 ) -> list[tuple[float, str, Refusal | None]]:
     """Like `run`, but the treadmill answers each command with `result(command)` (None:
     Success); a refusal is reported with `command_failed`. (time, command, the refusal)."""
-    sent: list[tuple[float, str, Refusal | None]] = []
-    now_s = start_s
-    for _ in range(1000):
-        wake = governor.wake_at_s()
-        if wake is None or wake > until_s:
-            break
-        now_s = max(now_s, wake)
-        command = governor.next_command(now_s)
-        if command is None:
-            continue
+
+    def refuse(command: BeltCommand) -> tuple[int | None] | None:
         code = result(command)
-        refusal = None
-        if code is not None:
-            refusal = governor.command_failed(command, now_s, result_code=code)
-        sent.append((round(now_s, 3), show(command), refusal))
-    return sent
+        return None if code is None else (code,)
+
+    return _drive(governor, start_s, until_s, refuse)
 
 
 def speeds_refused(code: int) -> Callable[[BeltCommand], int | None]:
@@ -104,21 +104,7 @@ def refusing_every(
 ) -> list[tuple[float, str, Refusal | None]]:
     """Like `refusing`, but every command of `kind` is refused with `code` (None: it was never
     answered) and every other is taken. (time, command, the refusal)."""
-    sent: list[tuple[float, str, Refusal | None]] = []
-    now_s = start_s
-    for _ in range(1000):
-        wake = governor.wake_at_s()
-        if wake is None or wake > until_s:
-            break
-        now_s = max(now_s, wake)
-        command = governor.next_command(now_s)
-        if command is None:
-            continue
-        refusal = None
-        if isinstance(command, kind):
-            refusal = governor.command_failed(command, now_s, result_code=code)
-        sent.append((round(now_s, 3), show(command), refusal))
-    return sent
+    return _drive(governor, start_s, until_s, lambda c: (code,) if isinstance(c, kind) else None)
 
 
 def inclined(incline_pct: float = 1.0) -> Governor:

@@ -22,8 +22,10 @@ from safety.belt_account import (
     apply,
     directions,
     drain,
+    end,
     inclined_devices,
     turns,
+    walk,
     walking_limits,
 )
 
@@ -32,15 +34,18 @@ from treadctl.safety import BeltState, DeviceCaps, Direction, Governor, Limits, 
 LOWERED = st.sampled_from(["speed", "incline", "both"])  # which caps go down
 
 
-def walk(g: Governor, belt: Belt, speed: float, incline: float | None) -> None:
-    """Goals: `speed` a fraction of the way from the start speed to the cap, the deck at
-    `incline` (a fraction of its cap, on the 0.01 % wire grid); then a person's start at 0 s."""
-    low, top = g.start_speed_kmh(g.direction), g.top_speed_kmh(g.direction)
-    g.set_speed(low + speed * (top - low), 0.0)
-    if incline is not None:
-        top_pct = min(g.limits.max_incline_pct, g.device.max_incline_pct or 0.0)
-        g.set_incline(math.floor(incline * top_pct * 100) / 100, 0.0)
-    apply(belt, "start", None, 0.0)
+def walk_until(
+    belt: Belt, speed: float, incline: float | None, ending: str | None, at_s: float,
+    ending_before_s: float,
+) -> float:  # fmt: skip
+    """Walk (`belt_account.walk`) until `at_s`, with a pause, finish or turn begun
+    `ending_before_s` earlier when `ending` is given; the time reached."""
+    walk(belt, speed, incline)
+    now_s = 0.0
+    if ending is not None:
+        now_s = drain(belt, max(0.0, at_s - ending_before_s), now_s)
+        end(belt, ending, now_s)
+    return drain(belt, at_s, now_s)
 
 
 def lower(belt: Belt, lowered: str, cap: float, now_s: float) -> tuple[float, float]:
@@ -98,14 +103,7 @@ def test_a_lowered_cap_is_met_by_the_next_command(
     over), before any other move, and no later command exceeds either cap (`Belt.check`)."""
     g = Governor(caps, device, turn, direction=facing)
     belt = Belt(g)
-    walk(g, belt, speed, incline)
-    now_s = 0.0
-    if ending is not None:
-        now_s = drain(belt, max(0.0, lower_at - ending_before), now_s)
-        after = Direction.FORWARD if g.direction is Direction.BACKWARD else Direction.BACKWARD
-        arg = (after, g.start_speed_kmh(after), 0.0) if ending == "turn" else None
-        apply(belt, ending, arg, now_s)
-    now_s = drain(belt, lower_at, now_s)
+    now_s = walk_until(belt, speed, incline, ending, lower_at, ending_before)
     assume(belt.running)
     speed_cap, incline_cap = lower(belt, lowered, cap, now_s)
     if speed_cap < math.inf:
@@ -161,14 +159,7 @@ def test_a_refused_drop_to_a_cap_pauses_the_belt(
     (`Belt.check`). The refusal that gives the drop up names the reason for `safety_stop`."""
     g = Governor(caps, device, turn, direction=facing)
     belt = Belt(g)
-    walk(g, belt, speed, incline)
-    now_s = 0.0
-    if ending is not None:
-        now_s = drain(belt, max(0.0, lower_at - ending_before), now_s)
-        after = Direction.FORWARD if g.direction is Direction.BACKWARD else Direction.BACKWARD
-        arg = (after, g.start_speed_kmh(after), 0.0) if ending == "turn" else None
-        apply(belt, ending, arg, now_s)
-    now_s = drain(belt, lower_at, now_s)
+    now_s = walk_until(belt, speed, incline, ending, lower_at, ending_before)
     assume(belt.running)
     belt.refuses = (quantity, code, now_s)
     slowing = g.ending is not None
