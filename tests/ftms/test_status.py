@@ -59,6 +59,7 @@ def test_training_status_both_directions(
     """Each Training Status vector decodes to its value and encodes back."""
     assert ftms.decode_training_status(wire) == expected
     assert ftms.encode_training_status(expected) == wire
+    assert ftms.encode_training_status(expected) == wire
 
 
 def test_training_status_octets_after_an_absent_string_are_ignored() -> None:
