@@ -34,6 +34,15 @@ BASE = TreadmillConfig(
 )
 
 
+# Treadmill Data, Machine Status, Training Status, Control Point: every CCCD the link writes.
+NOTIFIED = (
+    "00002acd-0000-1000-8000-00805f9b34fb",
+    "00002ada-0000-1000-8000-00805f9b34fb",
+    "00002ad3-0000-1000-8000-00805f9b34fb",
+    "00002ad9-0000-1000-8000-00805f9b34fb",
+)
+
+
 def machine(name: str, **changes: object) -> TreadmillConfig:
     return dataclasses.replace(BASE, name=name, **changes)  # type: ignore[arg-type]
 
@@ -54,11 +63,13 @@ async def test_kingsmith_without_indications_spaced_writes_and_steps(cmd: Comman
         open_link(bench) as link,
     ):
         connected = await next_event(link, LinkConnected)
+        enabled = {uuid: bench.model.cccd(uuid) for uuid in NOTIFIED}
         await link.send(cmd.start())
         await link.send(cmd.speed(2.0))
         moving = await next_event(link, TelemetryReceived, lambda e: e.record.speed_kmh == 2.0)
         notes = [w.note for w in bench.model.writes]
     assert connected.profile == "kingsmith"
+    assert all(enabled.values()), f"a CCCD write was dropped: {enabled}"
     assert connected.device_caps.min_command_interval_s == 0.4
     assert not any(note.startswith("dropped") for note in notes)
     assert bench.model.target_speed_kmh == 2.0
