@@ -248,3 +248,24 @@ async def test_elapsed_time_wrapping_at_the_console_limit_keeps_counting(cmd: Co
         )
     elapsed = [e.record.elapsed_time_s for e in seen if isinstance(e, TelemetryReceived)]
     assert elapsed == sorted(elapsed)
+
+
+async def test_request_control_never_drives_a_machine_that_ignores_control(cmd: Commands) -> None:
+    """A machine that allows everything without Request Control (Q13), under a profile with
+    `request_control = "never"`: speed and incline go out with no 0x00 write at all."""
+    never = profile_from_mapping(
+        "never-ask", {"name_patterns": ["OPEN*"], "request_control": "never"}
+    )
+    profiles = ProfileSet({"default": profile_from_mapping("default", {}), "never-ask": never})
+    quirks = Quirks(request_control="ignored")
+    async with (
+        virtual_treadmills(quirks, machine("OPEN-1")) as bench,
+        open_link(bench, profiles=profiles) as link,
+    ):
+        connected = await next_event(link, LinkConnected)
+        await link.send(cmd.start())
+        await link.send(cmd.speed(2.0))
+        await link.send(cmd.incline(2.0))
+    assert connected.profile == "never-ask"
+    assert cp_writes(bench) == [b"\x07", b"\x02\xc8\x00", b"\x03\x14\x00"]
+    assert (bench.model.target_speed_kmh, bench.model.target_incline_pct) == (2.0, 2.0)
