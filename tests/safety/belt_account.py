@@ -231,6 +231,8 @@ class Belt:
             value = command.incline_pct
             assert dev.incline_supported
             assert -EPS <= value <= min(lim.max_incline_pct, dev.max_incline_pct or 0.0) + EPS
+            step_pct = dev.incline_increment_pct or 0.0
+            assert on_grid(value, 0.0, step_pct), f"{value} % is not on the {step_pct} % grid"
         self.last_any_s = now_s
         self.sends += 1
         self.last_command = command
@@ -242,6 +244,10 @@ class Belt:
         top = min(lim.cap_kmh(g.direction), dev.max_speed_kmh)
         assert value <= top + EPS, f"{value} above the cap {top} walking {g.direction}"
         assert value >= dev.min_speed_kmh - EPS, f"{value} below the device minimum"
+        assert on_grid(value, dev.min_speed_kmh, dev.speed_increment_kmh), (
+            f"{value} km/h is not a whole number of {dev.speed_increment_kmh} km/h increments "
+            f"above the device minimum {dev.min_speed_kmh}"
+        )
         if self.last_speed is not None:
             previous, then_s = self.last_speed
             elapsed_s = now_s - then_s
@@ -402,6 +408,13 @@ class Belt:
         """When the last ramp-down ended: its Pause or Stop, or a moving turn's hold."""
         held_s = self.governor.hold_started_s
         return self.stop_s if held_s is None or self.stop_s is not None else held_s
+
+
+def on_grid(value: float, origin: float, step: float) -> bool:
+    """`value` is `origin` plus a whole number of `step`s (the device's increment), to the
+    hundredth (the wire's resolution)."""
+    offset_c, step_c = round((value - origin) * 100), round(step * 100)
+    return offset_c % step_c == 0
 
 
 def drain(belt: Belt, until_s: float, now_s: float) -> float:
