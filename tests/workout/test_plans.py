@@ -14,6 +14,7 @@ from testsupport.devices import DRY_RUN_DEVICE
 
 from treadctl.errors import WorkoutError
 from treadctl.safety import DeviceCaps, Direction, Limits, TurnSettings
+from treadctl.safety.grid import centi
 from treadctl.workout.bundled import bundled_workouts, resolve_workout
 from treadctl.workout.compiler import compile_plan
 from treadctl.workout.plan import Plan
@@ -132,13 +133,20 @@ def test_auto_resume_plan_counts_the_countdown() -> None:
 
 
 def check_plan(plan: Plan) -> None:
-    """Every phase keeps the caps, ramp rates, level turns and announced rises."""
+    """Every phase keeps the caps, ramp rates, level turns and announced rises, and every
+    steady setpoint is on the device's increment."""
     lim, dev, turn = plan.limits, plan.device, plan.turn
     start_kmh = (
         max(lim.backward_start_kmh, dev.min_speed_kmh, turn.speed_kmh) + 2 * dev.speed_increment_kmh
     )
     for before, phase in zip((None, *plan.phases), plan.phases, strict=False):
         top = min(lim.cap_kmh(phase.direction), dev.max_speed_kmh)
+        if phase.kind == "steady":  # a held setpoint (a ramp's ends may be cut mid-line)
+            offset_c = round((phase.speed_kmh_end - dev.min_speed_kmh) * 100)
+            on_grid = phase.speed_kmh_end == 0 or offset_c % centi(dev.speed_increment_kmh) == 0
+            assert on_grid, f"speed off the device's increment: {phase}"
+            step_c = centi(dev.incline_increment_pct or 0.1)
+            assert centi(phase.incline_pct_end) % step_c == 0, f"incline off the grid: {phase}"
         assert max(phase.speed_kmh_start, phase.speed_kmh_end) <= top + EPS, phase
         assert min(phase.incline_pct_start, phase.incline_pct_end) >= 0
         assert max(phase.incline_pct_start, phase.incline_pct_end) <= lim.max_incline_pct + EPS
