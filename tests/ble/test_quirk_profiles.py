@@ -269,3 +269,28 @@ async def test_request_control_never_drives_a_machine_that_ignores_control(cmd: 
     assert connected.profile == "never-ask"
     assert cp_writes(bench) == [b"\x07", b"\x02\xc8\x00", b"\x03\x14\x00"]
     assert (bench.model.target_speed_kmh, bench.model.target_incline_pct) == (2.0, 2.0)
+
+
+async def test_target_speed_read_as_mph_with_telemetry_in_kmh(cmd: Commands) -> None:
+    """Horizon T202 (Q4): only the target speed is read as mph; a profile with
+    `target_speed_units = "mph"` alone writes mph and keeps km/h telemetry as it is."""
+    horizon = profile_from_mapping(
+        "mph-targets", {"name_patterns": ["T202*"], "target_speed_units": "mph"}
+    )
+    profiles = ProfileSet({"default": profile_from_mapping("default", {}), "mph-targets": horizon})
+    async with (
+        virtual_treadmills(Quirks(target_speed_mph=True), machine("T202-HZ")) as bench,
+        open_link(bench, profiles=profiles) as link,
+    ):
+        connected = await next_event(link, LinkConnected)
+        await link.send(cmd.start())
+        await link.send(cmd.speed(3.2))
+        moving = await next_event(
+            link, TelemetryReceived, lambda e: (e.record.speed_kmh or 0) > 3.1
+        )
+        written = cp_writes(bench)[-1]
+    assert connected.profile == "mph-targets"
+    assert connected.device_caps.max_speed_kmh == 10.0
+    assert written == b"\x02\xc7\x00"  # 3.2 km/h = 1.99 mph
+    assert bench.model.target_speed_kmh == pytest.approx(3.2, abs=0.02)
+    assert moving.record.speed_kmh == pytest.approx(3.2, abs=0.02)
