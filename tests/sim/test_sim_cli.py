@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from testsupport.virtual import sim_process
 
 from treadctl import ftms
 from treadctl.cli import main
+from treadctl.sim.app import add_sim, build_treadmills
+from treadctl.sim.settings import Quirks
 
 TD = "00002acd-0000-1000-8000-00805f9b34fb"
 CP = "00002ad9-0000-1000-8000-00805f9b34fb"
@@ -72,6 +75,27 @@ def test_malformed_quirks_files(
     path.write_text(text)
     assert main(["sim", "--quirks", str(path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_flags_override_the_quirks_file(tmp_path: Path) -> None:
+    """Settings come from the defaults, then --quirks FILE, then the flags; --count numbers them."""
+    path = tmp_path / "pad.toml"
+    path.write_text(
+        "[treadmill]\nrate_hz = 4\nspeed_max_kmh = 6\n"
+        "[quirks]\ntruncate_to_20 = true\nstatus_echo = true\n"
+    )
+    parser = argparse.ArgumentParser()
+    add_sim(parser)
+    args = parser.parse_args(
+        ["--quirks", str(path), "--set", "speed_max_kmh=8", "--quirk", "status_echo=false",
+         "--quirk", "incline_scale=62.5", "--name", "Lane", "--count", "2"]
+    )  # fmt: skip
+    built = build_treadmills(args)
+    assert [(c.name, c.rate_hz, c.speed_max_kmh) for c, _ in built] == [
+        ("Lane-1", 4.0, 8.0),
+        ("Lane-2", 4.0, 8.0),
+    ]
+    assert {q for _, q in built} == {Quirks(truncate_to_20=True, incline_scale=62.5)}
 
 
 def test_list_quirks(capsys: pytest.CaptureFixture[str]) -> None:
