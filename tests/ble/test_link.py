@@ -35,7 +35,7 @@ from treadctl.errors import (
 from treadctl.safety import DeviceCaps
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
-from .conftest import Commands, cp_writes, next_event, open_link, until
+from .conftest import Commands, cp_writes, fast_backoff, next_event, open_link, until
 
 CONFIG = TreadmillConfig(
     name="SIM-LINK",
@@ -332,11 +332,13 @@ async def test_unread_telemetry_is_capped_but_link_events_are_kept() -> None:
 
 
 async def test_silent_reconnect_is_reported_and_retried() -> None:
-    """A treadmill that comes back mute gives LinkSilent, then LinkRestored once it talks."""
+    """A treadmill that comes back mute gives LinkSilent, then LinkRestored once it talks;
+    every reconnect attempt waits a delay drawn from the link's backoff."""
     profiles = with_profile(silent_after_s=0.3)
+    backoff = fast_backoff()
     async with (
         virtual_treadmills(config=CONFIG) as bench,
-        open_link(bench, profiles=profiles) as link,
+        open_link(bench, profiles=profiles, backoff=backoff) as link,
     ):
         await next_event(link, TelemetryReceived)
         talking = bench.model.quirks
@@ -347,6 +349,7 @@ async def test_silent_reconnect_is_reported_and_retried() -> None:
         bench.model.quirks = talking
         await next_event(link, LinkRestored)
     assert silent.waited_s == 0.3
+    assert backoff.attempts >= 2, "the mute attempt and the one that worked each waited"
 
 
 async def test_a_cancelled_send_does_not_block_the_next_command(cmd: Commands) -> None:
