@@ -118,6 +118,29 @@ def test_start_speed_pause_resume_stop() -> None:
     assert (model.state, model.target_speed_kmh) == (BeltState.STOPPED, 0.0)
 
 
+def test_belt_ramps_at_its_own_acceleration_and_decelerations() -> None:
+    """Up at accel_kmh_per_s, down at decel_kmh_per_s, and at emergency_decel_kmh_per_s when
+    the safety key is pulled: the speeds half-way through each ramp show the rate."""
+    config = TreadmillConfig(
+        accel_kmh_per_s=2.0, decel_kmh_per_s=0.5, emergency_decel_kmh_per_s=4.0
+    )
+    model = running(b"\x90\x01", config)  # 4.00 km/h from t=0
+    model.advance(1.0)
+    assert model.belt_speed_kmh == pytest.approx(2.0)
+    model.advance(2.0)
+    assert model.belt_speed_kmh == pytest.approx(4.0)
+    model.write_control_point(b"\x02\x2c\x01", 2.0)  # 3.00 km/h
+    model.advance(3.0)
+    assert model.belt_speed_kmh == pytest.approx(3.5)
+    model.advance(4.0)
+    assert model.belt_speed_kmh == pytest.approx(3.0)
+    model.pull_safety_key(4.0)
+    model.advance(4.5)
+    assert model.belt_speed_kmh == pytest.approx(1.0)
+    model.advance(5.0)
+    assert model.belt_speed_kmh == 0.0
+
+
 def test_start_without_target_goes_to_start_speed() -> None:
     """Start with no target set ramps the belt to the configured start speed."""
     model = controlled(TreadmillConfig(start_speed_kmh=1.6))
