@@ -303,11 +303,13 @@ def test_feature_override() -> None:
 
 
 def test_silent_when_stopped() -> None:
-    """No Treadmill Data while the belt stands; frames once it runs."""
+    """No Treadmill Data while the belt stands; frames once it runs, none once it stopped."""
     m = model(silent_when_stopped=True)
     assert m.tick(0.0) == []
     m.write_control_point(b"\x07", 0.5)
     assert wire(m.tick(1.0))[0][0] == "td"
+    m.write_control_point(b"\x08\x01", 2.0)
+    assert all(n.uuid != TD for t in range(10, 15) for n in m.tick(float(t)))
 
 
 def test_silent() -> None:
