@@ -204,18 +204,30 @@ async def test_bh_fitness_incline_scale_and_notify_control_point(cmd: Commands) 
     assert reported.record.inclination_pct is not None
 
 
-async def test_matrix_truncated_frames_still_give_telemetry() -> None:
-    """Matrix: 20-octet frames whose flags promise 30 (Q2) still give speed and distance."""
+async def test_matrix_truncated_frames_still_give_telemetry(cmd: Commands) -> None:
+    """Matrix: 20-octet frames whose flags promise 30 (Q2) still give speed, distance and
+    inclination, so speed and incline commands can be followed on them."""
+    config = machine("Matrix T50", incline_rate_pct_per_s=10.0)
     async with (
-        virtual_treadmills(Quirks(truncate_to_20=True), machine("Matrix T50")) as bench,
+        virtual_treadmills(Quirks(truncate_to_20=True), config) as bench,
         open_link(bench) as link,
     ):
         connected = await next_event(link, LinkConnected)
         event = await next_event(link, TelemetryReceived)
+        await link.send(cmd.start())
+        await link.send(cmd.speed(3.0))
+        await link.send(cmd.incline(2.0))
+        moved = await next_event(
+            link,
+            TelemetryReceived,
+            lambda e: e.record.speed_kmh == 3.0 and e.record.inclination_pct == 2.0,
+        )
     assert connected.profile == "matrix"
     assert event.record.truncated is True
     assert event.record.speed_kmh == 0.0
     assert event.record.total_distance_m is not None
+    assert moved.record.truncated is True
+    assert cp_writes(bench)[-2:] == [b"\x02\x2c\x01", b"\x03\x14\x00"]
 
 
 async def test_mobvoi_minimum_target_speed_is_never_undercut(cmd: Commands) -> None:
