@@ -4,7 +4,9 @@ Owns: `configure_logging()` — one formatter for our structlog events and for t
 records of bleak, aiomqtt, paho, bumble and friends; JSON lines with a syslog priority prefix
 when stderr is journald's stream (`JOURNAL_STREAM`), colours on a terminal, plain text
 otherwise — and the context helpers that bind the treadmill id, workout and step once per task
-(contextvars, so each asyncio task keeps its own). Imports structlog and the standard library.
+(contextvars, so each asyncio task keeps its own; a `live()` value is read when each event is
+logged, for what changes under a task, such as the step). Imports structlog and the standard
+library.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
@@ -123,6 +125,7 @@ def _shared_processors(renderer: Renderer) -> list[Processor]:
     machine = renderer in ("journal", "json")
     return [
         structlog.contextvars.merge_contextvars,
+        read_live_values,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso" if machine else "%H:%M:%S", utc=machine),
@@ -192,18 +195,50 @@ def configure_logging(
 # --- context: bound once, carried by every event of the task -------------------------------
 
 
+class LiveValue:
+    """A context value read when an event is logged (see `live`)."""
+
+    def __init__(self, read: Callable[[], object]) -> None:
+        self.read = read
+
+    def __repr__(self) -> str:
+        return f"LiveValue({self.read!r})"
+
+
+def live(read: Callable[[], object]) -> LiveValue:
+    """A value to bind whose current state each event carries: `read()` is called when the
+    event is logged (None, or an exception, leaves the key out). For what changes while a task
+    runs, or is changed by another task, such as a workout's step."""
+    return LiveValue(read)
+
+
+def read_live_values(logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+    """The processor that replaces each `live()` value with what it reads now."""
+    for key, value in list(event_dict.items()):
+        if isinstance(value, LiveValue):
+            try:
+                current = value.read()
+            except Exception:  # a log line must never fail because of its context
+                current = None
+            if current is None:
+                del event_dict[key]
+            else:
+                event_dict[key] = current
+    return event_dict
+
+
 def bind_treadmill(treadmill_id: str) -> None:
     """Every later event of this task (and tasks it creates) carries `treadmill=<id>`."""
     structlog.contextvars.bind_contextvars(treadmill=treadmill_id)
 
 
-def bind_workout(workout: str | None, step: str | int | None = None) -> None:
+def bind_workout(workout: str | None, step: str | int | LiveValue | None = None) -> None:
     """Bind the workout's name and, if given, the step; None removes the binding."""
     _bind_or_unbind(workout=workout, step=step)
 
 
-def bind_step(step: str | int | None) -> None:
-    """Bind the current step (its name or index); None removes it."""
+def bind_step(step: str | int | LiveValue | None) -> None:
+    """Bind the current step (its name or index, or a `live()` reader of it); None removes it."""
     _bind_or_unbind(step=step)
 
 

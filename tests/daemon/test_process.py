@@ -76,9 +76,23 @@ async def test_sigterm_mid_workout_ramps_the_belt_down_and_pauses_it(tmp_path: P
             await daemon.wait_for(lambda: sim.model.belt_speed_kmh >= 2.0, timeout_s=40)
             writes_before = len(sim.model.writes)
             assert await daemon.terminate() == 0
-        workout_lines = daemon.events("workout_event")
-        assert workout_lines
-        assert {line.get("treadmill") for line in workout_lines} == {"tm1"}
+        # Every line of the session, from the start command to the shutdown's pause, says whose
+        # treadmill, which workout and which step it concerns.
+        context = [
+            (line.get("kind"), line.get("treadmill"), line.get("workout"), line.get("step"))
+            for line in daemon.events("workout_event")
+        ]
+        assert context
+        assert all(
+            t == "tm1" and w == "first-timer" and isinstance(s, int) and s >= 1
+            for _, t, w, s in context
+        ), context
+        (done,) = daemon.events("wind_down_done")
+        assert (done["treadmill"], done.get("workout"), done.get("step")) == (
+            "tm1",
+            "first-timer",
+            context[-1][3],
+        ), done
         after = sim.model.writes[writes_before:]
         assert after, "nothing was sent on shutdown"
         values = speed_writes(after)

@@ -202,3 +202,34 @@ async def test_each_task_keeps_its_own_treadmill() -> None:
             gate.set()
     assert sorted(e["treadmill"] for e in captured) == ["tm1", "tm2"]
     assert logs.bound_context() == {}
+
+
+def test_live_values_are_read_when_each_event_is_logged() -> None:
+    """A `live()` context value is read per event: a change made elsewhere shows on the next
+    line, and None (or a failing reader) leaves the key out instead of breaking the line."""
+    stream = io.StringIO()
+    logs.configure_logging("info", "json", stream=stream, environ={})
+    current: dict[str, Any] = {"step": 1}
+
+    def broken() -> object:
+        raise RuntimeError("no session")
+
+    with logs.log_context(
+        treadmill="tm1", step=logs.live(lambda: current["step"]), workout=logs.live(broken)
+    ):
+        log = structlog.get_logger("treadctl.test")
+        log.info("first")
+        current["step"] = 2
+        log.info("second")
+        current["step"] = None
+        log.info("third")
+        logging.getLogger("bleak").warning("library line")
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(e["event"], e.get("step")) for e in events] == [
+        ("first", 1),
+        ("second", 2),
+        ("third", None),
+        ("library line", None),
+    ]
+    assert all(e["treadmill"] == "tm1" and "workout" not in e for e in events)
+    assert "step" not in events[2]

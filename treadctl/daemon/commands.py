@@ -27,7 +27,7 @@ class CommandRouter:
         service = self._services.get(treadmill_id)
         if service is None:
             raise CommandError(f"no treadmill {treadmill_id!r} here", where=treadmill_id)
-        with log_context(treadmill=treadmill_id):
+        with log_context(**service.log_fields()):
             return await self._carry_out(service, command)
 
     async def _carry_out(

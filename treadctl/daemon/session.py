@@ -89,6 +89,12 @@ class Session:
         return not self.runner.done
 
     @property
+    def step_number(self) -> int | None:
+        """The step being played (from 1); None before the first step and in manual mode."""
+        step = self.runner.conductor.step
+        return step.index if step is not None else None
+
+    @property
     def belt_settled(self) -> bool:
         """Nothing left to send: no ramp under way and no command in flight."""
         governor = self.runner.governor

@@ -24,7 +24,7 @@ from treadctl.daemon.recovery import Interrupted, find_interrupted
 from treadctl.daemon.session import Session, SiteSettings, open_session
 from treadctl.daemon.workouts import MANUAL, WorkoutCatalog
 from treadctl.errors import CommandError, LinkLostError, TreadctlError
-from treadctl.logs import bind_treadmill, bind_workout, log_context
+from treadctl.logs import LiveValue, live, log_context
 from treadctl.safety import DeviceCaps, Governor
 from treadctl.workout.clock import Clock
 from treadctl.workout.conductor import RunState
@@ -73,7 +73,19 @@ class TreadmillService:
 
     async def run(self) -> None:
         """Connect (retrying in the background) and handle link events until cancelled."""
-        bind_treadmill(self.id)
+        with log_context(**self.log_fields()):
+            await self._run()
+
+    def log_fields(self) -> dict[str, str | LiveValue]:
+        """Log context for this treadmill: its id, and the workout and step of its current
+        session as they are when each line is logged."""
+        return {
+            "treadmill": self.id,
+            "workout": live(lambda: self.session.name if self.session else None),
+            "step": live(lambda: self.session.step_number if self.session else None),
+        }
+
+    async def _run(self) -> None:
         link = ble.TreadmillLink(
             address=self.config.address,
             name=self.config.name,
@@ -169,7 +181,8 @@ class TreadmillService:
             link, caps = self._ready()
             session = self._new_session(workout, link, caps)
             try:
-                await session.runner.start()
+                with log_context(**_session_fields(session)):
+                    await session.runner.start()
             except TreadctlError:
                 await session.close()
                 raise
@@ -238,18 +251,18 @@ class TreadmillService:
         return session
 
     async def _play(self, session: Session) -> None:
-        bind_treadmill(self.id)  # the runner's task: every log line of the session says whose
-        bind_workout(session.name)
-        try:
-            await session.runner.run()
-        except Exception:
-            self._log.exception("runner_failed", session=session.id)
-            with contextlib.suppress(TreadctlError):
-                await session.runner.emergency_stop()
-        finally:
-            if self.session is session:
-                self.session = None
-            self._publish_state()
+        # The runner's task: every log line of the session says whose, which workout and step.
+        with log_context(treadmill=self.id, **_session_fields(session)):
+            try:
+                await session.runner.run()
+            except Exception:
+                self._log.exception("runner_failed", session=session.id)
+                with contextlib.suppress(TreadctlError):
+                    await session.runner.emergency_stop()
+            finally:
+                if self.session is session:
+                    self.session = None
+                self._publish_state()
 
     async def command(self, name: str, **kwargs: Any) -> dict[str, Any]:
         """Run the person command `name` (pause, resume, stop, skip, set_speed, set_incline)."""
@@ -313,14 +326,13 @@ class TreadmillService:
         session = self.session
         if session is None:
             return
-        if not self.connected:  # nothing can reach the belt; its console and key still work
-            self._log.warning("wind_down_link_down", session=session.id)
+        with log_context(treadmill=self.id, **_session_fields(session)):
+            if not self.connected:  # nothing can reach the belt; its console and key still work
+                self._log.warning("wind_down_link_down", session=session.id)
+            else:
+                settled = await session.wind_down(timeout_s, lambda: self.connected)
+                self._log.info("wind_down_done", session=session.id, paused=settled)
             await session.close()
-            return
-        with log_context(treadmill=self.id):
-            settled = await session.wind_down(timeout_s, lambda: self.connected)
-        self._log.info("wind_down_done", session=session.id, paused=settled)
-        await session.close()
 
     # --- publishing --------------------------------------------------------------------------
 
@@ -360,3 +372,8 @@ class TreadmillService:
                 address=self.address,
             ),
         )
+
+
+def _session_fields(session: Session) -> dict[str, str | LiveValue]:
+    """Log context for lines about `session`: its workout, and its step when each is logged."""
+    return {"workout": session.name, "step": live(lambda: session.step_number)}
