@@ -32,10 +32,11 @@ from treadctl.workout.clock import Clock, MonotonicClock
 
 log = structlog.get_logger("treadctl.daemon")
 
-# Shutdown must end well inside systemd's TimeoutStopSec (60 s in systemd/treadctl.service): a
-# belt at the highest cap decelerates at the lowest allowed rate in 16 / 0.2 = 80 s, so the
-# governor's decel is what bounds it in practice; past this the link closes anyway.
+# Shutdown must end well inside systemd's TimeoutStopSec (60 s in systemd/treadctl.service). The
+# ramp-down gets SHUTDOWN_S; a belt still moving then (at the highest cap and the lowest allowed
+# decel the ramp takes 16 / 0.2 = 80 s) is stopped outright within session.STOP_GRACE_S more.
 SHUTDOWN_S = 40.0
+MQTT_FLUSH_S = 3.0  # then what is still queued for the broker may go out
 MQTT_READY_WAIT_S = 2.0
 STATUS_EVERY_S = 5.0
 RESTART_DELAY_S = (1.0, 30.0)
@@ -128,7 +129,7 @@ class Daemon:
             self.bridge = bridge
             yield bridge
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(bridge.flush(), timeout=3.0)
+                await asyncio.wait_for(bridge.flush(), timeout=MQTT_FLUSH_S)
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()

@@ -27,6 +27,9 @@ from treadctl.workout.script import load_workout
 
 log = structlog.get_logger("treadctl.daemon")
 
+# After a ramp-down that ran out of time, how long the Stop may take to reach the treadmill.
+STOP_GRACE_S = 5.0
+
 
 @dataclass(frozen=True)
 class SiteSettings:
@@ -111,19 +114,35 @@ class Session:
         """Ramp a moving belt down and pause it (DESIGN §2 rule 6); True once it has.
 
         Waits at most `timeout_s` seconds for the final Pause (or Stop) to reach the treadmill,
-        and no longer than `link_up()` holds: with the link gone nothing more can be sent.
+        and no longer than `link_up()` holds: with the link gone nothing more can be sent. A
+        belt still moving then is stopped outright (Stop, the belt's own deceleration), which
+        takes at most `STOP_GRACE_S` more.
         """
         if self.belt_moving and self.active:
             with contextlib.suppress(Exception):
                 await self.runner.pause()
+        if await self._settle(timeout_s, link_up, poll_s):
+            return True
+        log.warning("wind_down_timed_out", session=self.id, timeout_s=timeout_s)
+        if self.belt_moving and link_up():
+            # The ramp would outlast the bound (a high cap with a slow decel_kmh_per_s): stop
+            # the belt at its own deceleration rather than leave it running (rules 2 and 6).
+            log.warning("wind_down_stopping_belt", session=self.id)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.runner.emergency_stop(), timeout=STOP_GRACE_S)
+            return await self._settle(STOP_GRACE_S, link_up, poll_s)
+        return not self.belt_moving
+
+    async def _settle(self, timeout_s: float, link_up: Callable[[], bool], poll_s: float) -> bool:
+        """Wait up to `timeout_s`, while `link_up()`, for the belt to stand with nothing left to
+        send; True once it does."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while loop.time() < deadline and link_up():
             if not self.belt_moving and self.belt_settled:
                 return True
             await asyncio.sleep(poll_s)
-        log.warning("wind_down_timed_out", session=self.id, timeout_s=timeout_s)
-        return not self.belt_moving
+        return False
 
     async def close(self) -> None:
         """End the runner's loop (its record gets its summary) without sending anything."""
