@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from treadctl.config import load_config
+from treadctl.config import MqttConfig, load_config
+from treadctl.daemon.app import MQTT_FLUSH_S, SHUTDOWN_S
+from treadctl.daemon.session import STOP_GRACE_S
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "treadctl.service"
@@ -121,8 +123,10 @@ def test_unit_has_what_the_daemon_needs() -> None:
 
 
 def test_stop_timeout_outlasts_the_shutdown_ramp() -> None:
-    """systemd waits longer than the daemon's bounded ramp-down (45 s) before killing it."""
-    assert seconds(one("TimeoutStopSec")) > 45
+    """systemd waits longer than the daemon's bounded shutdown before killing it: the ramp-down,
+    the Stop that follows one that ran out of time, and the final MQTT flush."""
+    bounded_s = SHUTDOWN_S + STOP_GRACE_S + MQTT_FLUSH_S + MqttConfig().shutdown_timeout_s
+    assert seconds(one("TimeoutStopSec")) > bounded_s
     assert one("KillMode") == "mixed"
 
 
@@ -202,3 +206,7 @@ def test_install_guide_matches_the_unit() -> None:
     assert one("LoadCredential").partition(":")[2] in text
     for name in ("treadctl.service", "treadctl.sysusers", "treadctl.tmpfiles"):
         assert f"systemd/{name}" in text
+    pointer = re.search(r'^# Install: see (\S+), "([^"]+)"', UNIT.read_text(encoding="utf-8"), re.M)
+    assert pointer, "the unit's header says where the install guide is"
+    assert (ROOT / pointer.group(1)).is_file()
+    assert f"## {pointer.group(2)}" in text
