@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -120,3 +121,24 @@ def test_check_config_as_a_process(setup: tuple[Path, Path]) -> None:
     assert result.returncode == 0, result.stderr
     assert "pa55word" not in result.stdout + result.stderr
     assert 'password = "********"' in result.stdout
+
+
+def test_the_readme_example_is_what_check_config_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `check-config --config bad.toml` example, run on its own bad.toml, prints
+    exactly the lines the README shows (exit status 2)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = re.search(
+        r"\$ cat bad\.toml\n(?P<file>.*?)\$ treadctl check-config --config bad\.toml\n"
+        r"(?P<out>.*?)```",
+        readme,
+        re.S,
+    )
+    assert example, "the README's check-config example is gone"
+    (tmp_path / "bad.toml").write_text(example["file"], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name in ("CREDENTIALS_DIRECTORY", "TREADCTL_MQTT__PASSWORD", "TREADCTL_MQTT__HOST"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["check-config", "--config", "bad.toml"]) == 2
+    assert capsys.readouterr().err == example["out"]
