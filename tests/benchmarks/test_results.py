@@ -128,3 +128,41 @@ def test_the_daemon_environment_holds_the_runtime_dependencies_and_bumble_only()
     assert "==" in wanted[-1]
     assert {"bleak", "aiomqtt", "pydantic-settings", "structlog"} <= set(names)
     assert not {"amqtt", "pytest", "hypothesis", "matplotlib", "rich"} & set(names)
+
+
+def _printed_as(figure: float, numbers: list[str]) -> bool:
+    """Whether one of `numbers` (as printed) is `figure` rounded to that number's decimals."""
+    for text in numbers:
+        decimals = len(text.partition(".")[2])
+        if abs(float(text) - figure) <= 0.5 * 10**-decimals + 1e-9:
+            return True
+    return False
+
+
+def test_the_readme_shows_the_committed_figures() -> None:
+    """README's "Reliability and performance" has every headline figure of results.json (as
+    rounded there), the date of the run, each verdict, and the command that reproduces it."""
+    readme = (RESULTS.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("## Reliability and performance")[2].partition("\n## ")[0]
+    assert section, "the README has no Reliability and performance section"
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    numbers = re.findall(r"\d+\.\d+", section)
+    figures = {
+        "decode_us.treadctl": results["decode_us"]["treadctl"],
+        "decode_us.pyftms": results["decode_us"]["pyftms"],
+        "decode ratio": results["decode_us"]["pyftms"] / results["decode_us"]["treadctl"],
+        **{f"telemetry.{k}": v for k, v in results["telemetry_latency_ms"].items()},
+        **{f"estop.{k}": v for k, v in results["estop_latency_ms"].items()},
+        **{f"cpu.{k}": v for k, v in results["cpu_ms_per_notification"].items()},
+        **{f"rss.{k}": v for k, v in results["rss_mb"].items()},
+        "startup_s": results["startup_s"],
+        "bluez rss": results["details"]["bluez_radio"]["rss_mb_3s_after_ready"],
+        "bluez startup": results["details"]["bluez_radio"]["startup_s"],
+    }
+    stale = {name: value for name, value in figures.items() if not _printed_as(value, numbers)}
+    assert stale == {}, f"README figures differ from benchmarks/results.json: {stale}"
+    assert f"measured ({results['meta']['started'][:10]})" in section
+    assert "make bench" in section
+    for name, met in report.check_targets(results).items():
+        if met is False:
+            assert "**missed**" in section, name
