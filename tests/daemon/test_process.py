@@ -17,6 +17,8 @@ from treadctl.sim.state import BeltState
 
 pytestmark = pytest.mark.slow
 
+QUIET = '[logging]\nlevel = "error"\n'
+
 
 async def test_ready_watchdog_and_status_reach_systemd(tmp_path: Path) -> None:
     """READY=1 comes once the config is loaded and MQTT tried; WATCHDOG=1 pings follow; STATUS
@@ -102,6 +104,17 @@ async def test_sigterm_mid_workout_ramps_the_belt_down_and_pauses_it(tmp_path: P
         record = next((tmp_path / "state" / "sessions").glob("*.jsonl"))
         last = json.loads(record.read_text(encoding="utf-8").splitlines()[-1])
         assert last["type"] == "summary"
+
+
+async def test_log_level_option_overrides_the_config(tmp_path: Path) -> None:
+    """`--log-level info` beats `[logging] level = "error"`: the info line `daemon_ready` is
+    logged (as JSON, with its level)."""
+    async with AmqttBroker() as broker:
+        config = daemon_config(tmp_path, "sim:local", broker.port, extra=QUIET)
+        async with daemon_process(config, log_level="info") as daemon:
+            ready = await daemon.wait_for_log("daemon_ready")
+            assert ready["level"] == "info"
+            assert await daemon.terminate() == 0
 
 
 async def test_unknown_profile_is_refused_before_anything_starts(tmp_path: Path) -> None:

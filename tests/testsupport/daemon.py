@@ -214,9 +214,14 @@ class DaemonProcess:
 
 @contextlib.asynccontextmanager
 async def daemon_process(
-    config: Path, *, watchdog_usec: int | None = 2_000_000, wait_ready: bool = True
+    config: Path,
+    *,
+    watchdog_usec: int | None = 2_000_000,
+    wait_ready: bool = True,
+    log_level: str = "info",
 ) -> AsyncIterator[DaemonProcess]:
-    """Start the daemon with `config` and a notify socket; yields once READY=1 arrived."""
+    """Start the daemon with `config` and a notify socket (JSON logs at `--log-level
+    log_level`); yields once READY=1 arrived."""
     loop = asyncio.get_running_loop()
     sock_path = config.parent / "notify.sock"
     with contextlib.suppress(FileNotFoundError):
@@ -243,7 +248,7 @@ async def daemon_process(
         "--log-format",
         "json",
         "--log-level",
-        "info",
+        log_level,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         cwd=str(REPO),
