@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,21 @@ async def test_log_level_option_overrides_the_config(tmp_path: Path) -> None:
             ready = await daemon.wait_for_log("daemon_ready")
             assert ready["level"] == "info"
             assert await daemon.terminate() == 0
+
+
+async def test_sigint_shuts_down_like_sigterm(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) takes the same bounded shutdown as SIGTERM: STOPPING=1, the shutdown's
+    log lines, exit status 0 (not a KeyboardInterrupt traceback)."""
+    async with AmqttBroker() as broker:
+        config = daemon_config(tmp_path, "sim:local", broker.port)
+        async with daemon_process(config) as daemon:
+            daemon.process.send_signal(signal.SIGINT)
+            stopping = await daemon.wait_for_log("daemon_stopping")
+            assert stopping["signal"] == "SIGINT"
+            await daemon.wait_for_log("daemon_stopped")
+            assert await daemon.process.wait() == 0
+        assert any("STOPPING=1" in n for n in daemon.notifications)
+        assert not any("Traceback" in line for line in daemon.raw)
 
 
 async def test_unknown_profile_is_refused_before_anything_starts(tmp_path: Path) -> None:
