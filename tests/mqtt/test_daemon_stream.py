@@ -1,8 +1,8 @@
 """The issue's "done when", as a test: with a real broker (mosquitto), a subscriber on
 `treadctl/#` and `homeassistant/#` sees discovery, availability, state, telemetry and events of
-a bundled workout running on the virtual treadmill, and every payload key a discovered Home
-Assistant entity reads is one the daemon really publishes (the seam between `treadctl.mqtt`'s
-discovery and `treadctl.daemon`'s payloads)."""
+a bundled workout running on the virtual treadmill (to its end, the session summary included),
+and every payload key a discovered Home Assistant entity reads is one the daemon really
+publishes (the seam between `treadctl.mqtt`'s discovery and `treadctl.daemon`'s payloads)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from treadctl.workout.clock import ScaledClock
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(60)]
 
-SPEEDUP = 60.0  # the first-timer's 3-minute warm-up passes in 3 s
+SPEEDUP = 200.0  # the first-timer's 10.5 minutes pass in about 3 s (as in `treadctl demo`)
 ROOT = "treadctl/demo"
 DISCOVERY = "homeassistant/device/treadctl_demo/config"
 FIELD = re.compile(r"value_json\.([a-z_]+)")
@@ -34,8 +34,8 @@ FIELD = re.compile(r"value_json\.([a-z_]+)")
 async def test_a_workout_on_the_virtual_treadmill_shows_every_topic(tmp_path: Path) -> None:
     """Discovery (with command entities), `online`, the retained state of the running workout,
     telemetry of the moving belt and the workout's events (step started, rise announced, turn
-    around) all reach a plain subscriber; each sensor's `value_json.<key>` is a key of the
-    payloads on its state topic."""
+    around, finished) all reach a plain subscriber, the session's summary last; each sensor's
+    `value_json.<key>` is a key of the payloads on its state topic."""
     require_mosquitto()
     async with (
         MosquittoBroker(tmp_path) as broker,
@@ -58,6 +58,7 @@ async def test_a_workout_on_the_virtual_treadmill_shows_every_topic(tmp_path: Pa
             await sub.wait_for(_on("telemetry", lambda t: (t.get("speed_kmh") or 0) > 0))
             await sub.wait_for(_on("event", lambda e: e.get("event") == "turn_around"))
             await sub.wait_for(_on("telemetry", lambda t: t.get("direction") == "backward"))
+            await sub.wait_for(_on("event", lambda e: e.get("event") == "session_summary"))
         finally:
             daemon.stop.set()
             await task
@@ -76,8 +77,14 @@ async def test_a_workout_on_the_virtual_treadmill_shows_every_topic(tmp_path: Pa
     assert any(s.get("status") == "running" and s.get("workout") for s in states), states[-3:]
     assert all(m.retain is False for m in _topic(messages, "event"))
     kinds = [m.json()["event"] for m in _topic(messages, "event")]
-    for kind in ("step_started", "speed_rise_announced", "turn_around"):
+    for kind in ("step_started", "speed_rise_announced", "turn_around", "workout_finished"):
         assert kind in kinds, kinds
+    assert kinds[-1] == "session_summary"
+    summary = _topic(messages, "event")[-1].json()
+    assert (summary["state"], summary["completed"]) == ("finished", True)
+    assert 290 <= summary["backward_s"] <= 320
+    [record] = (tmp_path / "state" / "sessions").glob("*.jsonl")
+    assert summary["session_id"] == record.stem
     telemetry = [m.json() for m in _topic(messages, "telemetry")]
     moving = [t for t in telemetry if (t.get("speed_kmh") or 0) > 0]
     assert moving

@@ -27,7 +27,8 @@ FIRST_TIMER = resolve_workout("first-timer").read_text(encoding="utf-8")
 
 async def test_first_timer_runs_to_the_end(tmp_path: Path) -> None:
     """The bundled first-timer plays to its end: three steps, two turns confirmed by a person,
-    backward never above 2.0 km/h, the belt stopped, the session recorded as finished."""
+    backward never above 2.0 km/h, the belt stopped, the session recorded as finished and its
+    summary published to listeners as the last event."""
     rig = await ModelRig.start(FIRST_TIMER, state_dir=tmp_path)
     await rig.runner.start()
     await confirm_turn(rig)
@@ -47,6 +48,7 @@ async def test_first_timer_runs_to_the_end(tmp_path: Path) -> None:
         "resumed",
         "step_started",
         "workout_finished",
+        "session_summary",
     ]
     assert rig.model.belt.speed_kmh == 0.0
     assert rig.tasks[0].done()
@@ -57,6 +59,10 @@ async def test_first_timer_runs_to_the_end(tmp_path: Path) -> None:
     assert max(r["speed_kmh"] for r in setpoints if r["direction"] == "backward") <= 2.0
     assert log.summary is not None
     assert log.summary["completed"] is True
+    # Listeners (MQTT) get the record's summary as the last event, with the session's id.
+    published = dict(rig.events[-1].data)
+    assert published.pop("session_id") == path.stem
+    assert {"type": "summary", **published} == log.summary
     [info], problems = list_sessions(tmp_path)
     assert (info.status, problems) == ("finished", [])
     assert 290 <= info.backward_s <= 320
@@ -157,8 +163,9 @@ async def test_stop_ends_the_workout_gently(rig: ModelRig) -> None:
     await rig.advance(30)
     await rig.runner.stop()
     await rig.advance(20)
-    assert rig.kinds()[-1] == "workout_finished"
-    assert rig.events[-1].data["completed"] is False
+    assert rig.kinds()[-2:] == ["workout_finished", "session_summary"]
+    assert rig.events[-2].data["completed"] is False
+    assert (rig.events[-1].data["state"], rig.events[-1].data["completed"]) == ("stopped", False)
     last = rig.sent()[-1]
     assert isinstance(last, StopCommand)
     assert not last.pause

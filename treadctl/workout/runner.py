@@ -271,8 +271,11 @@ class Runner:
 
     def _emit(self, event: RunnerEvent) -> None:
         now_s = self._clock.now()  # when it is published, as the record says
-        stamped = RunnerEvent(event.kind, {**event.data, "t_s": round(now_s - self._t0_s, 3)})
         self._record("event", event.as_dict(), now_s)
+        self._notify(event, now_s)
+
+    def _notify(self, event: RunnerEvent, now_s: float) -> None:
+        stamped = RunnerEvent(event.kind, {**event.data, "t_s": round(now_s - self._t0_s, 3)})
         log.info("workout_event", kind=event.kind, **event.data)
         for listener in list(self._listeners):
             try:
@@ -312,8 +315,12 @@ class Runner:
         self._last_speed_kmh, self._last_telemetry_s = record.speed_kmh or 0.0, now_s
 
     def _close(self) -> None:
-        if self._recorder is None:
-            return
+        """The loop ended: the record gets its summary, and listeners get it as the last event,
+        `session_summary` (for MQTT, where events are never dropped)."""
         now_s = self._clock.now()
         summary = summary_of(self.conductor, now_s - self._t0_s, self._backward_s, self._distance_m)
-        self._recorder.close(now_s, summary)
+        data = dict(summary)
+        if self._recorder is not None:
+            data["session_id"] = self._recorder.id
+            self._recorder.close(now_s, summary)  # the record's own `summary` line, not an event
+        self._notify(RunnerEvent("session_summary", data), now_s)
