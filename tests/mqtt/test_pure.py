@@ -1,17 +1,19 @@
 """The sans-I/O parts: command parsing (fuzzed), the outbox, the telemetry throttle, the
-reconnect backoff and the settings."""
+connection options, the reconnect backoff and the settings."""
 
 from __future__ import annotations
 
 import random
 
+import aiomqtt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from treadctl.errors import CommandError, ConfigError
-from treadctl.mqtt import COMMANDS, MqttSettings, SetSpeedCommand, parse_command
-from treadctl.mqtt.connection import backoff_s
+from treadctl.mqtt import COMMANDS, MqttSettings, SetSpeedCommand, Topics, parse_command
+from treadctl.mqtt.connection import backoff_s, client_options, subscriptions
 from treadctl.mqtt.outbox import Outbox, Publication, TelemetryThrottle
 
 json_values = st.recursive(
@@ -208,6 +210,47 @@ def test_throttle_rate_and_significant_changes() -> None:
     assert throttle.offer({"speed_kmh": 2.7, "direction": "forward"}, 1.2)  # +0.5 km/h
     assert not throttle.offer({"speed_kmh": 2.8, "direction": "forward"}, 1.3)
     assert throttle.take_pending() == {"speed_kmh": 2.8, "direction": "forward"}
+
+
+def test_throttle_follows_the_configured_rate() -> None:
+    """At `telemetry_hz` 4 a held-back sample goes out a quarter of a second after the last."""
+    throttle = TelemetryThrottle(4.0)
+    assert throttle.offer({"speed_kmh": 2.0}, 0.0)
+    assert not throttle.offer({"speed_kmh": 2.1}, 0.1)
+    assert throttle.due(0.2) is None
+    assert throttle.due(0.25) == {"speed_kmh": 2.1}
+
+
+def test_connection_options_client_id_will_and_clean_sessions() -> None:
+    """Each treadmill connects as `<client_id>-<id>` (the daemon's id, default
+    `treadctl-<hostname>`), with the retained QoS 1 `offline` will on its availability topic and
+    a clean session; on MQTT 5 commands are subscribed with retain handling 2 and no-local."""
+    topics = Topics("treadctl", "homeassistant", "lane-1")
+    v3 = client_options(MqttSettings(client_id="gym-pi-2"), topics, None)
+    assert v3["identifier"] == "gym-pi-2-lane-1"
+    assert v3["protocol"] == aiomqtt.ProtocolVersion.V311
+    assert v3["clean_session"] is True
+    will = v3["will"]
+    assert (will.topic, will.payload, will.qos, will.retain) == (
+        "treadctl/lane-1/availability",
+        b"offline",
+        1,
+        True,
+    )
+    assert MqttSettings().client_id.startswith("treadctl-")
+    v5_settings = MqttSettings(client_id="gym-pi-2", protocol="5")
+    v5 = client_options(v5_settings, topics, None)
+    assert v5["protocol"] == aiomqtt.ProtocolVersion.V5
+    assert v5["clean_start"] is True
+    assert "clean_session" not in v5
+    [(command_filter, _, options), (status, _, _)] = subscriptions(v5_settings, topics)
+    assert (command_filter, status) == ("treadctl/lane-1/cmd/+", "homeassistant/status")
+    assert options is not None
+    assert (options.QoS, options.noLocal, options.retainHandling) == (
+        1,
+        True,
+        SubscribeOptions.RETAIN_DO_NOT_SEND,
+    )
 
 
 def test_backoff_is_capped_and_jittered() -> None:
