@@ -151,18 +151,15 @@ def test_treadmill_id_must_be_topic_safe(bad: str) -> None:
         TreadmillInfo(bad)
 
 
-def test_dashboard_example_uses_only_discovered_entities() -> None:
-    """examples/home-assistant/dashboard.yaml names only entity ids the discovery creates."""
+@pytest.mark.parametrize("example", ["examples/home-assistant/dashboard.yaml", "README.md"])
+def test_dashboard_example_uses_only_discovered_entities(example: str) -> None:
+    """The example dashboard and the README's minimal card name only entity ids the
+    discovery creates."""
     import re
     from pathlib import Path
 
-    dashboard = Path(__file__).parents[2] / "examples" / "home-assistant" / "dashboard.yaml"
-    used = set(
-        re.findall(
-            r"\b((?:sensor|binary_sensor|button|select)\.treadctl_[a-z0-9_]+)",
-            dashboard.read_text(),
-        )
-    )
+    text = (Path(__file__).parents[2] / example).read_text(encoding="utf-8")
+    used = set(re.findall(r"\b((?:sensor|binary_sensor|button|select)\.treadctl_[a-z0-9_]+)", text))
     config = discovery_payload(INFO, TOPICS, commands_enabled=True)
     known = {c["default_entity_id"] for c in config["components"].values() if len(c) > 1}
     assert used
