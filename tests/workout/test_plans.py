@@ -17,7 +17,7 @@ from treadctl.safety import DeviceCaps, Direction, Limits, TurnSettings
 from treadctl.safety.grid import centi
 from treadctl.workout.bundled import bundled_workouts, resolve_workout
 from treadctl.workout.compiler import compile_plan
-from treadctl.workout.plan import Plan
+from treadctl.workout.plan import Phase, Plan
 from treadctl.workout.script import Step, Workout, load_workout, parse_workout
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -71,6 +71,47 @@ def test_first_timer_plan_keeps_the_caps_and_ramps() -> None:
     kinds = [p.kind for p in plan.phases]
     assert kinds.count("turn") >= 2
     assert plan.turns == 2
+
+
+def test_the_programs_follow_their_outlines() -> None:
+    """What the issue asks of each bundled program (ref/retro-walking.md §6), on the site's
+    default limits: the first-timer is one backward block between a forward warm-up and
+    cool-down; balance-and-posture is level and capped at 2.5 km/h both ways; knee-friendly
+    walks backward on a gentle incline; intermediate-intervals gets its intensity from
+    incline, within the default 4.0 km/h backward cap."""
+    plans = {
+        name: compile_plan(load_workout(resolve_workout(name)), Limits(), DRY_RUN_DEVICE)
+        for name in (
+            "first-timer",
+            "balance-and-posture",
+            "knee-friendly",
+            "intermediate-intervals",
+        )
+    }
+
+    def backward(name: str) -> list[Phase]:
+        return [p for p in plans[name].phases if p.direction is Direction.BACKWARD]
+
+    def top_kmh(phases: list[Phase]) -> float:
+        return max(max(p.speed_kmh_start, p.speed_kmh_end) for p in phases)
+
+    def top_pct(phases: list[Phase]) -> float:
+        return max(max(p.incline_pct_start, p.incline_pct_end) for p in phases)
+
+    directions = [s.direction for s in plans["first-timer"].steps]
+    assert directions == [Direction.FORWARD, Direction.BACKWARD, Direction.FORWARD]
+    balance = plans["balance-and-posture"]
+    assert (balance.limits.backward_max_kmh, balance.limits.forward_max_kmh) == (2.5, 2.5)
+    assert top_kmh(list(balance.phases)) <= 2.5
+    assert top_pct(list(balance.phases)) == 0.0
+    assert 0.0 < top_pct(backward("knee-friendly")) <= 5.0
+    intervals = plans["intermediate-intervals"]
+    assert intervals.limits.backward_max_kmh == Limits().backward_max_kmh == 4.0
+    assert top_kmh(backward("intermediate-intervals")) <= 4.0
+    pushes = [s for s in intervals.steps if s.direction is Direction.BACKWARD and s.incline_pct]
+    assert len(pushes) >= 4
+    for name, plan in plans.items():
+        assert plan.turns <= 2, name  # few turns: intensity changes stay within one direction
 
 
 def test_a_backward_step_over_the_cap_fails_naming_the_step(tmp_path: Path) -> None:
