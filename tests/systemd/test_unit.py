@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from treadctl.config import MqttConfig, load_config
 from treadctl.daemon.app import MQTT_FLUSH_S, SHUTDOWN_S
@@ -124,8 +125,12 @@ def test_unit_has_what_the_daemon_needs() -> None:
 
 def test_stop_timeout_outlasts_the_shutdown_ramp() -> None:
     """systemd waits longer than the daemon's bounded shutdown before killing it: the ramp-down,
-    the Stop that follows one that ran out of time, and the final MQTT flush."""
-    bounded_s = SHUTDOWN_S + STOP_GRACE_S + MQTT_FLUSH_S + MqttConfig().shutdown_timeout_s
+    the Stop that follows one that ran out of time, and the final MQTT flush at its longest
+    (`mqtt.shutdown_timeout_s` is refused above 10 s)."""
+    with pytest.raises(ValidationError):
+        MqttConfig(shutdown_timeout_s=10.01)
+    flush_s = MqttConfig(shutdown_timeout_s=10.0).shutdown_timeout_s
+    bounded_s = SHUTDOWN_S + STOP_GRACE_S + MQTT_FLUSH_S + flush_s
     assert seconds(one("TimeoutStopSec")) > bounded_s
     assert one("KillMode") == "mixed"
 

@@ -220,7 +220,7 @@ class MqttConfig(Section):
     )
     result_queue_size: Int = bounded(64, "messages", ge=1, le=10_000)
     command_queue_size: Int = bounded(8, "commands per treadmill", ge=1, le=1000)
-    shutdown_timeout_s: Float = bounded(3.0, "seconds", gt=0, le=60, note="final flush at exit")
+    shutdown_timeout_s: Float = bounded(3.0, "seconds", gt=0, le=10, note="final flush at exit")
 
     @model_validator(mode="after")
     def _tls_files(self) -> MqttConfig:
