@@ -13,7 +13,7 @@ from testsupport.brokers import AmqttBroker
 
 from treadctl.daemon.app import Daemon
 from treadctl.daemon.demo import DEMO_ID, demo_config
-from treadctl.daemon.view import LiveView, render
+from treadctl.daemon.view import LiveView, event_text, render
 from treadctl.sim.gatt import VirtualTreadmill
 from treadctl.sim.link import shared_link
 from treadctl.sim.settings import TreadmillConfig
@@ -44,6 +44,20 @@ def test_dashboard_lines_show_every_figure() -> None:
     assert speeds == " Target 2.0 km/h   Actual 1.9 km/h   Incline 0.0 %   [running]"
     assert times == " Step left 01:30   Total left 12:00   Next turn in 03:00"
     assert progress == " [" + "█" * 8 + "░" * 22 + "] 25 %"
+
+
+def test_event_lines_say_when_a_rise_comes_and_sum_up_the_session() -> None:
+    """A rise gives its time; a turn's coming rise, which waits for the resume, gives none; the
+    session summary is one line; an event without a template lists its fields."""
+    ahead = {"event": "speed_rise_announced", "reason": "step", "speed_kmh": 2.4, "in_s": 5.0}
+    assert event_text(ahead) == "speed rises to 2.4 km/h in 5 s"
+    turn = {"event": "speed_rise_announced", "reason": "turn", "speed_kmh": 1.8, "in_s": None}
+    assert event_text(turn) == "after the turn the speed rises to 1.8 km/h"
+    summary = {"event": "session_summary", "session_id": "s1", "state": "finished",
+               "distance_m": 399.9, "backward_s": 302.2}  # fmt: skip
+    assert event_text(summary) == "session s1: finished, 399.9 m"
+    silent = {"event": "link_silent", "t_s": 3.0, "waited_s": 5}
+    assert event_text(silent) == "link_silent (waited_s=5)"
 
 
 def test_a_turn_counts_down_to_the_resume_and_the_last_step_has_no_turn() -> None:

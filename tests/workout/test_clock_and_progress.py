@@ -103,6 +103,13 @@ def test_progress_snapshot_through_a_workout() -> None:
     assert snapshot["progress"] == pytest.approx(60.0 / plan.total_s, abs=1e-3)
     assert snapshot["latched"] is False
     assert set(snapshot) >= {"progress_pct", "auto_resume_in_s", "commanded_speed_kmh", "reason"}
+    t = 60.0
+    while conductor.state != "turning":
+        t += 1.0
+        conductor.tick(t)
+    turning = progress_of(conductor, plan, t)  # the belt slows down to pause for the turn
+    assert (turning["direction"], turning["step_index"]) == ("forward", 2)
+    assert turning["target_speed_kmh"] == 1.8  # the step after the turn, not the one before
 
 
 def test_manual_progress_has_no_workout() -> None:

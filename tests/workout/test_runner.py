@@ -78,6 +78,8 @@ async def test_a_turn_waits_for_a_person(rig: ModelRig) -> None:
     turn = next(e for e in rig.events if e.kind == "turn_around")
     assert turn.data["to_direction"] == "backward"
     assert turn.data["speed_kmh"] == 2.0
+    rise = rig.events[-1].data  # the rise comes once a person resumes: no time is promised
+    assert (rise["reason"], rise["speed_kmh"], rise["in_s"]) == ("turn", 2.0, None)
     with pytest.raises(SafetyError, match="turn hold"):
         await rig.runner.resume()
     held_s = rig.clock.now()

@@ -19,6 +19,8 @@ _EVENT_TEXT = {
     "step_started": "step {step}: {name} — {direction} at {speed_kmh} km/h",
     "turn_around": "TURN AROUND — belt pauses; next: {to_direction} at {speed_kmh} km/h",
     "speed_rise_announced": "speed rises to {speed_kmh} km/h in {in_s:.0f} s",
+    "speed_rise_after_turn": "after the turn the speed rises to {speed_kmh} km/h",
+    "session_summary": "session {session_id}: {state}, {distance_m} m",
     "workout_finished": "workout finished",
     "safety_stop": "SAFETY STOP ({reason})",
     "paused": "paused ({reason})",
@@ -46,11 +48,13 @@ def bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
 def event_text(payload: dict[str, Any]) -> str:
     """One line for an event payload."""
     kind = str(payload.get("event", "event"))
+    if kind == "speed_rise_announced" and payload.get("in_s") is None:
+        kind = "speed_rise_after_turn"  # it comes once the belt resumes: no time to give
     template = _EVENT_TEXT.get(kind)
     if template is not None:
         try:
             return template.format_map(payload)
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             pass
     details = ", ".join(f"{k}={v}" for k, v in payload.items() if k not in ("event", "t_s"))
     return f"{kind} ({details})" if details else kind

@@ -176,6 +176,20 @@ class GovernorState:
         """The incline asked for (after quantisation)."""
         return None if self._goal_incline is None else real(self._goal_incline)
 
+    @property
+    def coming_speed_kmh(self) -> float | None:
+        """The speed the belt is headed for: in a turn, the setpoint after it; else the goal."""
+        value = self._turn_goal_speed if self._turn_stage is not None else None
+        value = self._goal_speed if value is None else value
+        return None if value is None else real(value)
+
+    @property
+    def coming_incline_pct(self) -> float | None:
+        """The incline the deck is headed for: in a turn, the one after it; else the goal."""
+        value = self._turn_goal_incline if self._turn_stage is not None else None
+        value = self._goal_incline if value is None else value
+        return None if value is None else real(value)
+
     def start_speed_kmh(self, direction: Direction) -> float:
         """The speed a Start or Resume begins at: max(backward_start_kmh, device minimum)."""
         return real(self._ranges.start_speed(direction))

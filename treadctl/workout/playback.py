@@ -244,10 +244,12 @@ class Playback:
 
     def _collect(self) -> None:
         for a in self.governor.take_announcements():
+            # A turn's coming speed rises only once the belt resumes after the hold (a person,
+            # or the auto-resume countdown, which announces its own `in_s`): no time is given.
             self._emit(
                 "speed_rise_announced",
                 reason=a.reason,
                 speed_kmh=a.speed_kmh,
                 from_kmh=a.from_kmh,
-                in_s=round(a.rise_at_s - a.at_s, 3),
+                in_s=None if a.reason == "turn" else round(a.rise_at_s - a.at_s, 3),
             )

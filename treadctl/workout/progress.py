@@ -34,8 +34,8 @@ def progress_of(conductor: Conductor, plan: Plan | None, now_s: float) -> dict[s
         "step_index": step.index if step else None,
         "step_count": len(conductor.steps) or None,
         "direction": str(g.direction),
-        "target_speed_kmh": g.goal_speed_kmh,
-        "target_incline_pct": g.goal_incline_pct,
+        "target_speed_kmh": g.coming_speed_kmh,  # in a turn: the setpoint after it
+        "target_incline_pct": g.coming_incline_pct,
         "commanded_speed_kmh": g.commanded_speed_kmh,
         "step_time_left_s": _round(step_left),
         "remaining_s": _round(max(0.0, total - plan_t)) if total else None,
