@@ -201,8 +201,15 @@ class LiveValue:
     def __init__(self, read: Callable[[], object]) -> None:
         self.read = read
 
-    def __repr__(self) -> str:
-        return f"LiveValue({self.read!r})"
+    def current(self) -> object:
+        """What `read()` gives now; None when it fails (a log line must never fail)."""
+        try:
+            return self.read()
+        except Exception:
+            return None
+
+    def __repr__(self) -> str:  # where `read_live_values` is not configured (a library's logs)
+        return repr(self.current())
 
 
 def live(read: Callable[[], object]) -> LiveValue:
@@ -216,10 +223,7 @@ def read_live_values(logger: WrappedLogger, name: str, event_dict: EventDict) ->
     """The processor that replaces each `live()` value with what it reads now."""
     for key, value in list(event_dict.items()):
         if isinstance(value, LiveValue):
-            try:
-                current = value.read()
-            except Exception:  # a log line must never fail because of its context
-                current = None
+            current = value.current()
             if current is None:
                 del event_dict[key]
             else:

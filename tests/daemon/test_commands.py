@@ -111,7 +111,8 @@ async def test_start_twice_is_refused_and_estop_latches_until_a_person_resumes(
     tmp_path: Path,
 ) -> None:
     """A second `start` while a workout runs is refused; `estop` stops the belt at once and the
-    state says latched; the belt stays stopped until `resume`."""
+    state says latched; a speed is then refused as latched and a skip as halted, neither moves
+    anything, and only `resume` starts the belt again."""
     async with rig(tmp_path) as r:
         assert (await r.command("start", {"workout": "first-timer"}))["ok"]
         again = await r.command("start", {"workout": "first-timer"})
@@ -121,6 +122,23 @@ async def test_start_twice_is_refused_and_estop_latches_until_a_person_resumes(
         await r.state(lambda s: s.get("latched"))
         assert r.treadmill.model.writes[-1].data == b"\x08\x01"
         assert r.treadmill.model.state is BeltState.STOPPED
+        writes = len(r.treadmill.model.writes)
+        latched = await r.command("set_speed", {"speed_kmh": 2.0})
+        assert not latched["ok"]
+        assert "only a person's start or resume clears it" in latched["reason"]
+        skipped = await r.command("skip", {})
+        assert not skipped["ok"]
+        assert "halted" in skipped["reason"]
+        assert r.treadmill.model.writes[writes:] == []
+        assert r.treadmill.model.state is BeltState.STOPPED
+        assert (await r.command("resume", {}))["ok"]
+        await r.state(lambda s: not s.get("latched") and s["status"] == "running")
+        await r.sub.wait_for(
+            lambda m: m.topic == "treadctl/demo/telemetry" and (m.json()["speed_kmh"] or 0) > 0
+        )
+        sent = [w.data for w in r.treadmill.model.writes[writes:]]
+        assert sent[0] == b"\x07"  # Start or Resume, asked for by a person
+        assert max(h.value for h in _speed_targets(r)) <= 4.0
 
 
 async def test_estop_without_a_session_still_stops_a_belt_run_from_the_console(

@@ -233,3 +233,18 @@ def test_live_values_are_read_when_each_event_is_logged() -> None:
     ]
     assert all(e["treadmill"] == "tm1" and "workout" not in e for e in events)
     assert "step" not in events[2]
+
+
+def test_a_live_value_shows_its_current_value_where_the_processor_is_not_configured() -> None:
+    """Where treadctl's logging is not configured (structlog's defaults, a test), a `live()`
+    value still prints what it reads now, and a failing reader prints None."""
+    current = {"step": 3}
+    step = logs.live(lambda: current["step"])
+    assert repr(step) == "3"
+    current["step"] = 4
+    assert f"step={step!r}" == "step=4"
+
+    def broken() -> object:
+        raise RuntimeError("no session")
+
+    assert repr(logs.live(broken)) == "None"
