@@ -1,8 +1,10 @@
-"""`treadctl sim`: run virtual treadmills for other processes, or on a real Bluetooth controller.
+"""`treadctl sim`: run virtual treadmills for other processes, in this one, or on a controller.
 
 Owns: the subcommand's arguments (`add_sim`) and its runner: build each treadmill's settings
-(defaults, then `--quirks FILE`, then flags), serve the virtual radio over HCI/TCP (`--listen`)
-or advertise on a real controller (`--transport usb:0`), say what it is doing and how to point
+(defaults, then `--quirks FILE`, then flags), then one of three modes — serve the virtual radio
+over HCI/TCP for other processes (`--listen`, the default), run the treadmills on the in-process
+link with a central in this process that prints what it reads (`--local`, see `sim.local`), or
+advertise on a real controller (`--transport usb:0`) — say what it is doing and how to point
 `treadctl scan` or the daemon at it, and take console commands on stdin. Imports of bumble stay
 inside the runner so `treadctl --help` needs no optional extra.
 """
@@ -45,12 +47,23 @@ HELP = (
 
 def add_sim(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """Add `treadctl sim`'s arguments; returns its runner."""
+    parser.epilog = (
+        "Three ways to run: --listen (the default) serves the virtual link to other processes "
+        "(treadctl scan, the daemon); --local needs no other process: a viewer in this one "
+        "prints what a central reads; --transport turns a spare USB dongle into a test treadmill."
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--listen",
         metavar="HOST:PORT",
         help=f"serve the virtual radio over TCP for other processes (default {DEFAULT_LISTEN}; "
         "port 0 picks a free one)",
+    )
+    where.add_argument(
+        "--local",
+        action="store_true",
+        help="no other process needed: a central in this process connects to each treadmill and "
+        "prints its Feature, ranges, telemetry (once a second) and status; the console drives it",
     )
     where.add_argument(
         "--transport",
@@ -130,7 +143,7 @@ def run_sim(args: argparse.Namespace) -> int:
         _print_settings()
         return 0
     treadmills = build_treadmills(args)
-    listen = None if args.transport else _listen_address(args.listen)
+    listen = None if args.transport or args.local else _listen_address(args.listen)
     try:
         import bumble  # noqa: F401  # the optional extra
     except ImportError:
@@ -190,6 +203,7 @@ async def _serve(
             treadmill.on_event = _printer(config.name)
             running.append(await stack.enter_async_context(treadmill))
         where = f"on {args.transport}" if args.transport else "on the virtual link"
+        where += " with a central watching (--local)" if args.local else ""
         count = f"{len(running)} virtual treadmill{'s' if len(running) > 1 else ''}"
         _say(f"treadctl sim: {count} {where}, clock ×{args.speedup:g}")
         for treadmill in running:
@@ -200,6 +214,10 @@ async def _serve(
             _say(f"listening on {spec}")
             _say(f"  scan:   treadctl scan --radio {spec}")
             _say(f'  daemon: [bluetooth] radio = "{spec}"  (or TREADCTL_BLUETOOTH__RADIO={spec})')
+        elif args.local:
+            from treadctl.sim.local import watching
+
+            await stack.enter_async_context(watching(link, running, _printer))
         else:
             _say("  phones, apps and Pis nearby can now find it like a real treadmill")
         if not args.no_console and await _start_console(running, stop):
