@@ -244,6 +244,10 @@ RANGES = "[treadctl-sim] central: supported ranges: speed 0.80–6.00 km/h by 0.
 )
 
 
+def telemetry_of(name: str) -> Callable[[str], bool]:
+    return lambda line: line.startswith(f"[{name}] central: telemetry: ")
+
+
 def telemetry_at(speed: str) -> Callable[[str], bool]:
     return lambda line: line.startswith(f"[treadctl-sim] central: telemetry: {speed} km/h, ")
 
@@ -281,7 +285,7 @@ async def test_sim_local_ends_cleanly_on_sigterm() -> None:
     """SIGTERM while the central is watching two treadmills ends `sim --local` with exit 0."""
     async with sim_local(*FAST, "--count", "2", "--no-console") as sim:
         for name in ("treadctl-sim-1", "treadctl-sim-2"):
-            await sim.wait(lambda line, n=name: line.startswith(f"[{n}] central: telemetry: "))
+            await sim.wait(telemetry_of(name))
         sim.process.send_signal(signal.SIGTERM)
         assert await sim.exit_code() == 0
     assert sim.lines[-1] == "treadctl sim: stopped"
