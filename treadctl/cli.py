@@ -53,7 +53,7 @@ SUBCOMMANDS: dict[str, tuple[str, str | Adder]] = {
         "treadctl.config.args:add_check_config",
     ),
     "sim": (
-        "run virtual FTMS treadmills (for tests, demos, or a spare USB dongle)",
+        "run virtual FTMS treadmills (in-process with a viewer, for other processes, on a dongle)",
         "treadctl.sim.app:add_sim",
     ),
     "scan": (
