@@ -6,20 +6,24 @@ running. Telemetry: from the stamp the simulator takes as it hands a Treadmill D
 notification to its radio, to the stamp the harness's subscriber takes as the MQTT message
 arrives; the floor is the harness's own publish -> receive through the same broker, at the same
 rate, at the same time. Emergency stop: from just before the harness publishes `cmd/estop` to
-the Stop write (op code 0x08) the virtual treadmill accepted. All stamps are
-`time.monotonic_ns()` (CLOCK_MONOTONIC: one clock for every process on Linux).
+the Stop write (op code 0x08) the virtual treadmill accepted; measured a second time, the same
+way, while a `benchmarks/flood_pub.py` process floods the daemon with 1,000 commands a second
+for 10 s (`flood_p50`/`flood_p99`). All stamps are `time.monotonic_ns()` (CLOCK_MONOTONIC: one
+clock for every process on Linux).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import stats
+from benchmarks import flood, flood_pub, stats
 from benchmarks.procs import BenchError, Children, Message, Probe, start_daemon, start_sim
 from benchmarks.procs import write_daemon_config as write_config
 
@@ -31,6 +35,12 @@ SPEEDUP = 8.0
 MODEL_RATE_HZ = 0.5
 FLOOR_INTERVAL_S = (0.2, 0.3)  # ~4 Hz, jittered so the pings do not lock onto the notifications
 ESTOP_GAP_S = (0.15, 0.5)  # belt running again before the next emergency stop
+FLOOD_LEAD_S = 1.5  # the flood publishers connect, then all start at the same moment
+FLOOD_SETTLE_S = 0.5  # the flood is under way before the first emergency stop
+FLOOD_TAIL_S = 0.7  # the last emergency stop's cycle ends inside the flood
+FLOOD_MIN_RUN_S = 0.05  # belt resumed at least this long before the next emergency stop
+RESUME_TRIES = 200  # a resume refused "busy" (queue full of flood commands) is sent again
+_request_ids = itertools.count()
 
 
 async def wait_connected(probe: Probe, ids: list[str], timeout_s: float, log: Path) -> None:
@@ -56,12 +66,17 @@ async def wait_connected(probe: Probe, ids: list[str], timeout_s: float, log: Pa
 
 
 async def command(probe: Probe, treadmill: str, name: str, body: dict[str, Any]) -> Message:
-    """Publish `cmd/<name>` and return the daemon's answer on `cmd/result`."""
+    """Publish `cmd/<name>` with a request_id of the harness's own and return the daemon's
+    answer to it on `cmd/result` (never the answer to a flood command of the same name)."""
+    request_id = f"{flood.HARNESS_PREFIX}{next(_request_ids)}"
     index = len(probe.messages)
-    await probe.publish(f"treadctl/{treadmill}/cmd/{name}", json.dumps(body).encode())
+    payload = json.dumps({**body, "request_id": request_id}).encode()
+    await probe.publish(f"treadctl/{treadmill}/cmd/{name}", payload)
     result_topic = f"treadctl/{treadmill}/cmd/result"
     return await probe.wait_for(
-        lambda m: m.topic == result_topic and (m.json() or {}).get("command") == name, 10, index
+        lambda m: m.topic == result_topic and (m.json() or {}).get("request_id") == request_id,
+        10,
+        index,
     )
 
 
@@ -94,9 +109,11 @@ def _floor_latencies(probe: Probe, sent: dict[int, int]) -> list[float]:
 
 
 async def measure_latency(
-    children: Children, work: Path, mqtt_port: int, *, window_s: float, estops: int
-) -> dict[str, Any]:
-    """Run both latency measurements; returns the figures and what they were made of."""
+    children: Children, work: Path, mqtt_port: int, *, window_s: float, estops: int,
+    flood_estops: int, flood_clients: int = 1,
+) -> dict[str, Any]:  # fmt: skip
+    """Run the latency measurements (telemetry, estop, estop under a flood); returns the
+    figures and what they were made of."""
     sim = await start_sim(
         children, work / "trace-latency.txt", count=1, rate_hz=MODEL_RATE_HZ, speedup=SPEEDUP
     )
@@ -118,6 +135,9 @@ async def measure_latency(
             await _floor_pings(pinger, end_ns, sent)
             await asyncio.sleep(0.5)  # the last messages of the window arrive
             published = await _estops(probe, treadmill, estops)
+            flooded = await _flood_estops(
+                children, probe, treadmill, mqtt_port, flood_estops, flood_clients
+            )
             await command(probe, treadmill, "estop", {})
             await children.stop(daemon)
     await children.stop(sim.process)
@@ -125,6 +145,7 @@ async def measure_latency(
     telemetry = _telemetry(events, probe, treadmill, start_ns, end_ns)
     floor = stats.summary(_floor_latencies(probe, sent))
     estop = _estop(events, published)
+    under_flood = {**_estop(events, flooded.published, samples=True), "flood": flooded.figures}
     return {
         "telemetry_latency_ms": {
             "p50": telemetry["summary"]["p50"],
@@ -132,27 +153,95 @@ async def measure_latency(
             "floor_p50": floor["p50"],
             "floor_p99": floor["p99"],
         },
-        "estop_latency_ms": {"p50": estop["summary"]["p50"], "p99": estop["summary"]["p99"]},
-        "details": {"telemetry": telemetry, "floor": floor, "estop": estop},
+        "estop_latency_ms": {
+            "p50": estop["summary"]["p50"],
+            "p99": estop["summary"]["p99"],
+            "flood_p50": under_flood["summary"]["p50"],
+            "flood_p99": under_flood["summary"]["p99"],
+        },
+        "details": {
+            "telemetry": telemetry,
+            "floor": floor,
+            "estop": estop,
+            "estop_flood": under_flood,
+        },
     }
 
 
 async def _estops(probe: Probe, treadmill: str, count: int) -> list[int]:
     published: list[int] = []
-    result_topic = f"treadctl/{treadmill}/cmd/result"
     for _ in range(count):
         await asyncio.sleep(random.uniform(*ESTOP_GAP_S))
-        index = len(probe.messages)
-        published.append(await probe.publish(f"treadctl/{treadmill}/cmd/estop", b"{}"))
-        await probe.wait_for(
-            lambda m: m.topic == result_topic and (m.json() or {}).get("command") == "estop",
-            10,
-            index,
-        )
-        answer = (await command(probe, treadmill, "resume", {})).json()
-        if not answer.get("ok"):
-            raise BenchError(f"resume after an emergency stop was refused: {answer}")
+        published.append((await _estop_cycle(probe, treadmill))[0])
     return published
+
+
+async def _estop_cycle(probe: Probe, treadmill: str) -> tuple[int, int]:
+    """Publish `cmd/estop` (`{}`), wait for its answer, resume the workout; returns the stamp
+    taken just before the publish and how often the resume was refused "busy"."""
+    result_topic = f"treadctl/{treadmill}/cmd/result"
+    index = len(probe.messages)
+    published = await probe.publish(f"treadctl/{treadmill}/cmd/estop", b"{}")
+    await probe.wait_for(
+        lambda m: m.topic == result_topic and (m.json() or {}).get("command") == "estop",
+        10,
+        index,
+    )
+    for busy in range(RESUME_TRIES):
+        answer = (await command(probe, treadmill, "resume", {})).json()
+        if answer.get("ok"):
+            return published, busy
+        if not str(answer.get("reason", "")).startswith("busy"):
+            break
+        await asyncio.sleep(0.01)  # the daemon's command queue is full of flood commands
+    raise BenchError(f"resume after an emergency stop was refused: {answer}")
+
+
+@dataclass
+class Flooded:
+    """The emergency stops published during the flood, and what the flood achieved."""
+
+    published: list[int]
+    figures: dict[str, Any]
+
+
+async def _flood_estops(
+    children: Children, probe: Probe, treadmill: str, port: int, count: int, clients: int
+) -> Flooded:
+    """`count` emergency-stop cycles spread over a flood of `flood.RATE_PER_S` commands a
+    second for `flood.SECONDS`, published by `clients` processes of their own."""
+    start_ns = time.monotonic_ns() + round(FLOOD_LEAD_S * 1e9)
+    publishers = await flood_pub.start_publishers(
+        children, port, treadmill, clients=clients, start_ns=start_ns,
+        ready_timeout_s=FLOOD_LEAD_S + 10,
+    )  # fmt: skip
+    first_ns = start_ns + round(FLOOD_SETTLE_S * 1e9)
+    last_ns = start_ns + round((flood.SECONDS - FLOOD_TAIL_S) * 1e9)
+    published: list[int] = []
+    busy = 0
+    for due_ns in flood.estop_times_ns(count, first_ns, last_ns - first_ns, random.Random()):
+        due_ns = max(due_ns, time.monotonic_ns() + round(FLOOD_MIN_RUN_S * 1e9))
+        if due_ns > last_ns:
+            break  # the cycles took longer than their slots: report the ones that fit
+        await asyncio.sleep((due_ns - time.monotonic_ns()) / 1e9)
+        stamp_ns, retries = await _estop_cycle(probe, treadmill)
+        published.append(stamp_ns)
+        busy += retries
+    achieved = await flood_pub.collect_reports(children, publishers)
+    await asyncio.sleep(1.0)  # the last answers arrive
+    seen = flood.tally(
+        ((m.stamp_ns, m.topic, m.json()) for m in probe.messages),
+        treadmill, achieved["first_ns"], achieved["last_ns"] + 1_000_000_000,
+    )  # fmt: skip
+    figures = {
+        "target_per_s": flood.RATE_PER_S,
+        "seconds": flood.SECONDS,
+        **{k: v for k, v in achieved.items() if not k.endswith("_ns")},
+        **seen,
+        "estops_planned": count,
+        "resume_refused_busy": busy,
+    }
+    return Flooded(published, figures)
 
 
 def _telemetry(
@@ -180,7 +269,11 @@ def _telemetry(
     }
 
 
-def _estop(events: list[stats.TraceEvent], published: list[int]) -> dict[str, Any]:
+def _estop(
+    events: list[stats.TraceEvent], published: list[int], *, samples: bool = False
+) -> dict[str, Any]:
+    """The estop figures; with `samples`, also every latency and first attempt in ms, in the
+    order the estops were published (the flood's few dozen, to see how they spread)."""
     control = [e for e in events if e.uuid16 == stats.CONTROL_POINT]
     match = stats.match_estops(published, control)
     data = [e for e in events if e.uuid16 == stats.TREADMILL_DATA and e.kind == "notify"]
@@ -190,7 +283,7 @@ def _estop(events: list[stats.TraceEvent], published: list[int]) -> dict[str, An
         if before:
             with_speed = stats.notification_key(before[-1].data)
             moving += bool(with_speed and with_speed[0])
-    return {
+    figures: dict[str, Any] = {
         "summary": stats.summary(match.latencies_ms),
         "first_attempt": stats.summary(match.first_arrival_ms),
         "estops": len(published),
@@ -198,3 +291,7 @@ def _estop(events: list[stats.TraceEvent], published: list[int]) -> dict[str, An
         "stop_retried": match.retried,
         "missing": match.missing,
     }
+    if samples:
+        figures["samples_ms"] = [round(v, 3) for v in match.latencies_ms]
+        figures["first_attempt_samples_ms"] = [round(v, 3) for v in match.first_arrival_ms]
+    return figures

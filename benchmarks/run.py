@@ -46,6 +46,16 @@ METHOD_NOTES = [
     "estop_latency_ms: from just before cmd/estop ({}) is published to the Stop write (0x08) "
     "the virtual treadmill accepted (the last Stop write before its 0x80 response), with the "
     "belt running (the workout is resumed after each stop and runs 0.15-0.5 s before the next).",
+    "estop_latency_ms.flood_p50/flood_p99: the same measurement (the same code) during a flood "
+    "of MQTT commands to the daemon: benchmarks/flood_pub.py, in a process of its own, "
+    "publishes 1,000 commands a second for 10 s (QoS 0, batches of 10 every 10 ms; the mix of "
+    "tests/faults/test_command_flood.py: resume, pause, set_speed within and above the cap, "
+    "set_incline, malformed payloads, unknown commands, as in benchmarks/flood.py), while the "
+    "harness publishes one estop in each of N equal slots of the flood (random place in the "
+    "slot), each answered and followed by a resume (sent again while refused busy) before the "
+    "next. details.estop_flood.flood: commands published (written to the socket) per second, "
+    "commands the broker forwarded to the harness's subscriber per second, answers the daemon "
+    "published to them (accepted, refused busy, refused otherwise) and its telemetry meanwhile.",
     "cpu_ms_per_notification, rss_mb: the daemon process alone, virtual treadmills in another "
     "process (treadctl sim --count N --rate-hz 4), a first-timer workout on every treadmill, "
     "telemetry_hz = 10 (every notification published); CPU = utime + stime from "
@@ -153,8 +163,9 @@ async def process_phases(children: Children, work: Path, quick: bool) -> dict[st
     )
     say("telemetry and emergency-stop latency …")
     lat = await latency.measure_latency(
-        children, work, port, window_s=12.0 if quick else 60.0, estops=30 if quick else 200
-    )
+        children, work, port, window_s=12.0 if quick else 60.0, estops=30 if quick else 200,
+        flood_estops=20 if quick else 40,
+    )  # fmt: skip
     return {
         "telemetry_latency_ms": lat["telemetry_latency_ms"],
         "estop_latency_ms": lat["estop_latency_ms"],

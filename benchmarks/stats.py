@@ -19,6 +19,7 @@ from treadctl import ftms
 
 NS_PER_MS = 1_000_000
 STOP_OP = 0x08  # FTMS Control Point op code "Stop or Pause" (ref/ftms-spec.md)
+STOP_WRITE = bytes([STOP_OP, 0x01])  # Stop or Pause with parameter 0x01 Stop (0x02 is Pause)
 RESPONSE_OP = 0x80
 TREADMILL_DATA = "2acd"
 CONTROL_POINT = "2ad9"
@@ -173,8 +174,11 @@ def match_estops(published_ns: Sequence[int], events: Sequence[TraceEvent]) -> E
     """For each estop published at `published_ns[i]`, find the Stop write that answered it.
 
     `events` are one treadmill's control-point writes and indications in time order. The Stop
-    that counts is the last Stop write before the treadmill's 0x80 response to a Stop (a write
-    the treadmill refused at the ATT layer gets no response and is sent again by the client).
+    that counts is the last Stop write (0x08 0x01) before the treadmill's 0x80 response to op
+    0x08 (a write the treadmill refused at the ATT layer gets no response and is sent again by
+    the client). A Pause (0x08 0x02) is not the emergency stop: one already on its way when the
+    estop was published (a pause command during the command flood) is passed over, and so is
+    the response to it that comes before any Stop write.
     """
     result = EstopMatch()
     starts = sorted(published_ns)
@@ -185,12 +189,14 @@ def match_estops(published_ns: Sequence[int], events: Sequence[TraceEvent]) -> E
         for event in events:
             if event.stamp_ns < start or event.stamp_ns >= end or event.uuid16 != CONTROL_POINT:
                 continue
-            if event.kind == "write" and event.data[:1] == bytes([STOP_OP]):
+            if event.kind == "write" and event.data[:2] == STOP_WRITE:
                 stop_writes.append(event.stamp_ns)
-            elif event.kind in ("indicate", "notify") and event.data[:2] == bytes(
-                [RESPONSE_OP, STOP_OP]
+            elif (
+                event.kind in ("indicate", "notify")
+                and event.data[:2] == bytes([RESPONSE_OP, STOP_OP])
+                and stop_writes
             ):
-                accepted = stop_writes[-1] if stop_writes else None
+                accepted = stop_writes[-1]
                 break
         if accepted is None:
             result.missing += 1

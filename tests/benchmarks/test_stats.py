@@ -116,6 +116,21 @@ def test_estop_latency_runs_to_the_stop_write_the_treadmill_accepted() -> None:
     assert (match.retried, match.missing) == (1, 1)
 
 
+def test_a_pause_in_flight_is_not_taken_for_the_emergency_stop() -> None:
+    """During the command flood a Pause (08 02) written just after the estop was published, and
+    its 0x80 0x08 response, are passed over: the latency runs to the Stop (08 01)."""
+    events = [
+        stats.TraceEvent(1_000_000, "write", "bench", "2ad9", b"\x08\x02"),  # a flood pause
+        stats.TraceEvent(1_200_000, "indicate", "bench", "2ad9", b"\x80\x08\x01"),
+        stats.TraceEvent(3_000_000, "write", "bench", "2ad9", b"\x08\x01"),  # the estop's Stop
+        stats.TraceEvent(3_300_000, "indicate", "bench", "2ad9", b"\x80\x08\x01"),
+    ]
+    match = stats.match_estops([0], events)
+    assert match.latencies_ms == [3.0]
+    assert match.first_arrival_ms == [3.0]
+    assert (match.retried, match.missing) == (0, 0)
+
+
 def test_cpu_time_is_utime_plus_stime_even_with_a_strange_process_name() -> None:
     """proc(5) fields 14 and 15 are found after the last ')', whatever the command name holds."""
     text = "4242 (tread ctl) (x)) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 30 0 0 20 0 3 0"
