@@ -23,7 +23,9 @@ from treadctl.ble import (
     TelemetryReceived,
     TelemetryStale,
     TreadmillLink,
+    procedures,
 )
+from treadctl.ble.procedures import Preempted
 from treadctl.ble.quirks import profile_from_mapping
 from treadctl.errors import (
     ControlPointError,
@@ -240,6 +242,33 @@ async def test_emergency_stop_overtakes_queued_commands(cmd: Commands) -> None:
         writes = cp_writes(bench)
     assert writes == [b"\x00", b"\x07", b"\x08\x01"]
     assert all(isinstance(r, ControlPointError) for r in results)
+
+
+async def test_emergency_stop_cuts_short_a_write_waiting_to_retry(
+    cmd: Commands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command refused with ATT 0xFE (the machine still holds an unanswered procedure) waits
+    to be written again; an emergency stop meanwhile goes at once: the next write is the Stop,
+    not the retry, and the waiting command fails as preempted. The Stop, refused with 0xFE in
+    turn, is retried within milliseconds, not at the others' pace."""
+    monkeypatch.setattr(procedures, "BUSY_RETRY_DELAYS_S", (30.0,))  # a retry the test can see
+    async with virtual_treadmills(config=CONFIG) as bench, open_link(bench) as link:
+        await link.send(cmd.start())
+        bench.model.stop_indicating()
+        stuck = asyncio.create_task(link.send(cmd.speed(2.0)))
+        await until(lambda: cp_writes(bench)[-1] == b"\x02\xc8\x00", "the speed write went out")
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        waiting = asyncio.create_task(link.send(cmd.speed(2.5)))
+        await until(lambda: cp_writes(bench)[-1] == b"\x02\xfa\x00", "refused with 0xFE")
+        with pytest.raises(ControlPointError, match="ATT error 0xFE"):
+            await link.send(cmd.emergency_stop())  # the machine never lets go of its procedure
+        with pytest.raises(Preempted):
+            await waiting
+        writes = cp_writes(bench)
+    tail = writes[writes.index(b"\x02\xfa\x00") :]
+    assert tail == [b"\x02\xfa\x00"] + [b"\x08\x01"] * 8  # the first try and 7 quick retries
 
 
 async def test_stale_telemetry_is_reported() -> None:

@@ -28,6 +28,9 @@ _Outcome = ftms.Outcome
 _REFUSALS = (ftms.ResultCode.OPERATION_FAILED, ftms.ResultCode.CONTROL_NOT_PERMITTED)
 ATT_PROCEDURE_ALREADY_IN_PROGRESS = 0xFE
 BUSY_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4)  # FTMP 4.7: tolerate 0xFE and keep working
+# An emergency stop refused with 0xFE (the answer to the procedure it cut short is still being
+# confirmed) is written again within milliseconds; about as long in all as the others.
+URGENT_RETRY_DELAYS_S = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
 
 
 class Preempted(ControlPointError):
@@ -48,6 +51,7 @@ class ProcedureRunner:
         self._last_write_s: float | None = None
         self._control_refused = False  # best-effort Request Control was refused (Q14)
         self._preempting = False  # an emergency stop waits: nothing else may start
+        self._preempted = asyncio.Event()  # wakes a write waiting to retry after 0xFE
         self.use_profile(profile)
 
     def use_profile(self, profile: QuirkProfile) -> None:
@@ -80,6 +84,7 @@ class ProcedureRunner:
     def preempt(self) -> None:
         """An emergency stop goes next: abandon the procedure in flight, start no other."""
         self._preempting = True
+        self._preempted.set()
         self._fail_waiter(Preempted("interrupted by an emergency stop", op_code=-1))
 
     def _fail_waiter(self, error: Exception) -> None:
@@ -113,6 +118,7 @@ class ProcedureRunner:
         """
         if urgent:
             self._preempting = False
+            self._preempted.clear()
         policy = self.profile.request_control
         wanted = (policy is RequestControl.BEFORE_EACH and ask_control) or (
             policy is RequestControl.ONCE
@@ -121,7 +127,7 @@ class ProcedureRunner:
         )
         if wanted:
             await self._request_control()
-        result = await self._procedure(request)
+        result = await self._procedure(request, urgent=urgent)
         if (
             _code(result) == ftms.ResultCode.CONTROL_NOT_PERMITTED
             and policy is not RequestControl.NEVER
@@ -129,7 +135,7 @@ class ProcedureRunner:
             log.info("control_not_permitted_retry", op_code=request[0])
             self._control_refused = False
             await self._request_control()
-            result = await self._procedure(request)
+            result = await self._procedure(request, urgent=urgent)
         _raise_unless_succeeded(result)
 
     async def _request_control(self) -> None:
@@ -141,7 +147,7 @@ class ProcedureRunner:
             return
         _raise_unless_succeeded(result)
 
-    async def _procedure(self, request: bytes) -> ftms.ProcedureResult:
+    async def _procedure(self, request: bytes, *, urgent: bool = False) -> ftms.ProcedureResult:
         """Write one request and wait for its response (or timeout); returns the result."""
         gatt = self._gatt
         if gatt is None:
@@ -155,7 +161,7 @@ class ProcedureRunner:
         self._waiter = waiter  # armed before the write: an early indication is matched (Q11)
         self.echo.wrote(op)
         try:
-            await self._write(gatt, request)
+            await self._write(gatt, request, urgent=urgent)
             self._session.write_acknowledged(self._now())
             result = await self._await_result(waiter)
         except Preempted:
@@ -172,9 +178,12 @@ class ProcedureRunner:
         _log_result(result)
         return result
 
-    async def _write(self, gatt: FtmsGatt, request: bytes) -> None:
-        """Write once more after each Procedure Already In Progress (0xFE), then give up."""
-        for delay_s in (*BUSY_RETRY_DELAYS_S, None):
+    async def _write(self, gatt: FtmsGatt, request: bytes, *, urgent: bool = False) -> None:
+        """Write once more after each Procedure Already In Progress (0xFE), then give up. An
+        emergency stop retries within milliseconds; any other write waiting to retry gives way
+        to one at once (`Preempted`)."""
+        delays = URGENT_RETRY_DELAYS_S if urgent else BUSY_RETRY_DELAYS_S
+        for delay_s in (*delays, None):
             try:
                 await gatt.write_control_point(request)
             except AttError as exc:
@@ -182,7 +191,6 @@ class ProcedureRunner:
                     self._session.write_failed()
                     raise ControlPointError(str(exc), op_code=request[0]) from exc
                 log.info("control_point_busy_retry", op_code=request[0], delay_s=delay_s)
-                await asyncio.sleep(delay_s)
             except BluetoothError as exc:
                 self._session.write_failed()
                 if not gatt.client.is_connected:
@@ -192,6 +200,17 @@ class ProcedureRunner:
                 return
             finally:
                 self._last_write_s = self._now()
+            if not urgent and await self._preempted_within(delay_s):
+                raise Preempted("interrupted by an emergency stop", op_code=request[0])
+
+    async def _preempted_within(self, delay_s: float) -> bool:
+        """Wait `delay_s`; True as soon as an emergency stop preempts (at once if it has)."""
+        try:
+            async with asyncio.timeout(delay_s):
+                await self._preempted.wait()
+        except TimeoutError:
+            return self._preempting
+        return True
 
     async def _await_result(
         self, waiter: asyncio.Future[ftms.ProcedureResult]
