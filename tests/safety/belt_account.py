@@ -208,6 +208,8 @@ class Belt:
         if isinstance(command, StartCommand):
             assert self.start_allowed, "Start without a person asking"
             assert not self.latched, "Start while latched"
+            rested = self.stop_s is None or now_s >= self.stop_s + 2.0 - EPS
+            assert rested, f"Start at {now_s}, 2 s after the Stop or Pause at {self.stop_s}"
             self.start_allowed = False
             self.running = True
             self.last_speed = None

@@ -151,6 +151,25 @@ def test_speed_changes_never_start_a_paused_belt() -> None:
     assert governor.belt is BeltState.PAUSED
 
 
+def test_a_belt_just_paused_is_not_started_again_for_2_s() -> None:
+    """A resume right after a Pause or Stop waits until 2 s after it (the belt comes to rest;
+    pause and resume toggled quickly never jerk it on and off); a pause meanwhile cancels the
+    Start, and a resume later than that goes at once."""
+    governor = walking(3.0)
+    governor.pause(100.0)
+    assert run(governor, 100.0, 200.0)[-1] == (103.5, "pause")
+    governor.start(103.6)
+    assert governor.wake_at_s() == pytest.approx(105.5)
+    assert governor.next_command(105.4) is None
+    governor.pause(105.0)  # changed one's mind: nothing is sent
+    assert run(governor, 105.0, 200.0) == []
+    governor.start(110.0)
+    assert run(governor, 110.0, 111.0) == [(110.0, "start"), (110.5, "speed 1.5")]
+    assert governor.emergency_stop(111.0).emergency
+    governor.start(111.5)
+    assert run(governor, 111.5, 115.0)[0] == (113.0, "start")
+
+
 @pytest.mark.parametrize("how", ["console", "safety_key", "estop"])
 def test_stops_latch_until_a_person_starts(how: str) -> None:
     """Console stop, safety key and emergency stop latch; only a person's start clears it."""

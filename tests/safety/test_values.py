@@ -169,9 +169,9 @@ def test_governor_commands_are_the_public_types() -> None:
     assert stop.emergency
     assert describe_command(stop) == {"command": "emergency_stop"}
     governor.start(1.0)
-    start = governor.next_command(1.0)
+    start = governor.next_command(2.0)  # 2 s after the Stop, not sooner
     assert isinstance(start, StartCommand)
     assert describe_command(start) == {"command": "start"}
-    speed = governor.next_command(1.0)
+    speed = governor.next_command(2.0)
     assert isinstance(speed, SpeedCommand)
     assert describe_command(speed) == {"command": "set_speed", "speed_kmh": 1.5}

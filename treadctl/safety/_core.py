@@ -32,6 +32,10 @@ from treadctl.safety.grid import centi, real
 from treadctl.safety.types import Announcement, BeltState, Move
 
 _EPS_S = 1e-9
+# A Start (resume) goes no sooner than this after the last Pause or Stop sent: a belt just told
+# to stop is let come to rest, and pause/resume toggled quickly (a flood of commands, a faulty
+# automation) never jerks it on and off; the Start waits, and a pause meanwhile cancels it.
+RESTART_AFTER_S = 2.0
 
 
 class GovernorCore(MovePlanner):
@@ -47,13 +51,13 @@ class GovernorCore(MovePlanner):
             self._observe_speed(centi(reported_speed_kmh), now_s)
         if self._pending_stop is not None:
             stop, self._pending_stop = self._pending_stop, None
-            self._last_cmd_s = now_s
+            self._last_cmd_s = self._stopped_s = now_s
             return stop
         if not (self._link and self._control):
             return None
         ready = self._last_cmd_s + self._device.min_command_interval_s
         if self._pending_start:
-            if now_s < ready - _EPS_S:
+            if now_s < self._start_ready_s(ready) - _EPS_S:
                 return None
             self._pending_start, self._start_unanswered = False, True
             self._belt_before_start, self._belt = self._belt, BeltState.RUNNING
@@ -82,7 +86,7 @@ class GovernorCore(MovePlanner):
             return None
         ready = self._last_cmd_s + self._device.min_command_interval_s
         if self._pending_start:
-            return ready
+            return self._start_ready_s(ready)
         if self._belt is not BeltState.RUNNING:
             return None
         if not self._ranges.can_run(self._direction):
@@ -167,8 +171,13 @@ class GovernorCore(MovePlanner):
             self._announced = None
         self._ending = None
         self._cmd_speed = None
-        self._last_cmd_s = now_s
+        self._last_cmd_s = self._stopped_s = now_s
         return command
+
+    def _start_ready_s(self, ready: float) -> float:
+        """When a queued Start may go: after the command interval, and not sooner than
+        `RESTART_AFTER_S` after the last Pause or Stop (a belt is never toggled on and off)."""
+        return max(ready, self._stopped_s + RESTART_AFTER_S)
 
     def _turn_slowed(self) -> bool:
         """A moving turn whose belt is down to the turn speed: the hold begins, no Pause. When

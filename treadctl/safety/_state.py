@@ -68,6 +68,7 @@ class GovernorState:
         self._rep_off_since_s: float | None = None  # reported off from commanded since
         self._rep_incline: int | None = None
         self._last_cmd_s = self._last_speed_s = -math.inf
+        self._stopped_s = -math.inf  # when a Pause or Stop was last sent (`RESTART_AFTER_S`)
         self._base_s = -math.inf  # when the commanded speed was last taken from the belt
         self._pending_start = False
         self._start_unanswered = False  # a Start sent, and nothing since that overrides it

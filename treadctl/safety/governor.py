@@ -253,7 +253,7 @@ class Governor(MachineReports):
         self._queue_stop(None, BeltState.STOPPED)
         self._clear_turn()
         self._latched = True
-        self._last_cmd_s = now_s
+        self._last_cmd_s = self._stopped_s = now_s
         return command
 
     # --- helpers -------------------------------------------------------------------------
