@@ -3,82 +3,18 @@ treadmill on the in-process link, answered on cmd/result."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from testsupport.brokers import AmqttBroker
-from testsupport.mqtt_recorder import MqttRecorder, Received
+from testsupport.inprocess import Rig, in_process_daemon
 
-from treadctl.daemon.app import Daemon
-from treadctl.daemon.demo import demo_config
-from treadctl.sim.gatt import VirtualTreadmill
-from treadctl.sim.link import shared_link
-from treadctl.sim.settings import TreadmillConfig
 from treadctl.sim.state import BeltState
-from treadctl.workout.clock import ScaledClock
-
-SPEEDUP = 20.0
-RESULT = "treadctl/demo/cmd/result"
-
-
-@dataclass
-class Rig:
-    daemon: Daemon
-    treadmill: VirtualTreadmill
-    sub: MqttRecorder
-
-    async def command(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Publish `cmd/<name>` and return its answer."""
-        request_id = f"r{len(self.sub.messages)}"
-        await self.sub.publish(
-            f"treadctl/demo/cmd/{name}", json.dumps({**payload, "request_id": request_id})
-        )
-        answer = await self.sub.wait_for(
-            lambda m: m.topic == RESULT and m.json().get("request_id") == request_id
-        )
-        return dict(answer.json())
-
-    async def state(self, predicate: Any) -> Received:
-        """The first state message matching `predicate(payload)`."""
-        return await self.sub.wait_for(
-            lambda m: m.topic == "treadctl/demo/state" and predicate(m.json())
-        )
-
-
-@contextlib.asynccontextmanager
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    """A daemon (demo configuration: commands on) and a virtual treadmill, both in-process."""
-    async with (
-        AmqttBroker() as broker,
-        VirtualTreadmill(
-            TreadmillConfig(name="treadctl-demo"), link=shared_link(), speedup=SPEEDUP
-        ) as treadmill,
-        MqttRecorder(broker.host, broker.port, ("treadctl/#",)) as sub,
-    ):
-        daemon = Daemon(
-            demo_config(broker.host, broker.port, tmp_path),
-            clock=ScaledClock(SPEEDUP),
-            handle_signals=False,
-        )
-        task = asyncio.create_task(daemon.run())
-        try:
-            one = Rig(daemon, treadmill, sub)
-            await one.state(lambda s: s.get("link_connected") and s["status"] == "idle")
-            yield one
-        finally:
-            daemon.stop.set()
-            await task
 
 
 async def test_manual_mode_refuses_a_speed_above_the_backward_cap(tmp_path: Path) -> None:
     """`start` with workout `manual`, then `set_speed` backward: 5.0 km/h is refused with the
     requested and allowed values, 2.0 km/h is accepted, and the belt never goes above it."""
-    async with rig(tmp_path) as r:
+    async with in_process_daemon(tmp_path) as r:
         assert (await r.command("start", {"workout": "manual"}))["ok"]
         refused = await r.command("set_speed", {"speed_kmh": 5.0, "direction": "backward"})
         assert not refused["ok"]
@@ -91,7 +27,7 @@ async def test_manual_mode_refuses_a_speed_above_the_backward_cap(tmp_path: Path
 async def test_commands_without_a_session_are_refused_with_a_reason(tmp_path: Path) -> None:
     """pause, resume, skip and set_speed with no workout running are refused, saying how to
     start one; an unknown workout names the known ones."""
-    async with rig(tmp_path) as r:
+    async with in_process_daemon(tmp_path) as r:
         for name, payload in (
             ("pause", {}),
             ("resume", {}),
@@ -113,7 +49,7 @@ async def test_start_twice_is_refused_and_estop_latches_until_a_person_resumes(
     """A second `start` while a workout runs is refused; `estop` stops the belt at once and the
     state says latched; a speed is then refused as latched and a skip as halted, neither moves
     anything, and only `resume` starts the belt again."""
-    async with rig(tmp_path) as r:
+    async with in_process_daemon(tmp_path) as r:
         assert (await r.command("start", {"workout": "first-timer"}))["ok"]
         again = await r.command("start", {"workout": "first-timer"})
         assert not again["ok"]
@@ -145,7 +81,7 @@ async def test_estop_without_a_session_still_stops_a_belt_run_from_the_console(
     tmp_path: Path,
 ) -> None:
     """With no workout of ours, a belt started at the console still stops on `estop`."""
-    async with rig(tmp_path) as r:
+    async with in_process_daemon(tmp_path) as r:
         model = r.treadmill.model
         r.treadmill.press_start()
         answer = await r.command("estop", {})

@@ -3,24 +3,13 @@ process: the daemon, a virtual treadmill on the in-process link and a broker."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 
 from structlog.testing import capture_logs
-from testsupport.brokers import AmqttBroker
-from testsupport.mqtt_recorder import MqttRecorder
+from testsupport.inprocess import in_process_daemon
 from testsupport.safety_checks import describe_writes, read_record, speed_writes
 
-from treadctl.daemon.app import Daemon
-from treadctl.daemon.demo import demo_config
-from treadctl.sim.gatt import VirtualTreadmill
-from treadctl.sim.link import shared_link
-from treadctl.sim.settings import TreadmillConfig
 from treadctl.sim.state import BeltState
-from treadctl.workout.clock import ScaledClock
-
-SPEEDUP = 20.0
 
 
 async def test_a_ramp_down_that_outlasts_the_bound_ends_in_a_stop(tmp_path: Path) -> None:
@@ -28,55 +17,30 @@ async def test_a_ramp_down_that_outlasts_the_bound_ends_in_a_stop(tmp_path: Path
     0.5 km/h/s takes 10 s; the bound here is far shorter): the belt is stopped outright (08 01,
     its own deceleration) rather than left running when the link closes; it is only ever
     slowed on the way, and the session record is closed."""
-    async with (
-        AmqttBroker() as broker,
-        VirtualTreadmill(
-            TreadmillConfig(name="treadctl-demo"), link=shared_link(), speedup=SPEEDUP
-        ) as treadmill,
-        MqttRecorder(broker.host, broker.port, ("treadctl/#",)) as sub,
-    ):
-        daemon = Daemon(
-            demo_config(broker.host, broker.port, tmp_path),
-            clock=ScaledClock(SPEEDUP),
-            handle_signals=False,
+    async with in_process_daemon(tmp_path) as r:
+        for name, payload in (
+            ("start", {"workout": "manual"}),
+            ("set_speed", {"speed_kmh": 5.0, "direction": "forward"}),
+        ):
+            answer = await r.command(name, payload)
+            assert answer["ok"], answer
+        await r.sub.wait_for(
+            lambda m: (
+                m.topic == "treadctl/demo/telemetry" and (m.json().get("speed_kmh") or 0) >= 5.0
+            )
         )
-        task = asyncio.create_task(daemon.run())
-        try:
-            await asyncio.wait_for(daemon.ready.wait(), timeout=30)
-            await sub.wait_for(
-                lambda m: m.topic == "treadctl/demo/state" and m.json().get("link_connected")
-            )
-            for name, payload in (
-                ("start", {"workout": "manual"}),
-                ("set_speed", {"speed_kmh": 5.0, "direction": "forward"}),
-            ):
-                await sub.publish(f"treadctl/demo/cmd/{name}", json.dumps(payload))
-                answer = await sub.wait_for(
-                    lambda m, n=name: (
-                        m.topic == "treadctl/demo/cmd/result" and m.json()["command"] == n
-                    )
-                )
-                assert answer.json()["ok"], answer.json()
-            await sub.wait_for(
-                lambda m: (
-                    m.topic == "treadctl/demo/telemetry" and (m.json().get("speed_kmh") or 0) >= 5.0
-                )
-            )
-            service = daemon.services["demo"]
-            session = service.session
-            assert session is not None
-            model = treadmill.model
-            before = len(model.writes)
-            with capture_logs() as logged:
-                await service.wind_down(0.05)
-            mark = len(sub.messages)
-            await sub.wait_for(
-                lambda m: m.topic == "treadctl/demo/telemetry" and m.json().get("speed_kmh") == 0,
-                start=mark,
-            )
-        finally:
-            daemon.stop.set()
-            await task
+        service = r.daemon.services["demo"]
+        session = service.session
+        assert session is not None
+        model = r.treadmill.model
+        before = len(model.writes)
+        with capture_logs() as logged:
+            await service.wind_down(0.05)
+        mark = len(r.sub.messages)
+        await r.sub.wait_for(
+            lambda m: m.topic == "treadctl/demo/telemetry" and m.json().get("speed_kmh") == 0,
+            start=mark,
+        )
     after = model.writes[before:]
     log = describe_writes(after)
     speeds = speed_writes(after)
