@@ -236,25 +236,6 @@ def bind_treadmill(treadmill_id: str) -> None:
     structlog.contextvars.bind_contextvars(treadmill=treadmill_id)
 
 
-def bind_workout(workout: str | None, step: str | int | LiveValue | None = None) -> None:
-    """Bind the workout's name and, if given, the step; None removes the binding."""
-    _bind_or_unbind(workout=workout, step=step)
-
-
-def bind_step(step: str | int | LiveValue | None) -> None:
-    """Bind the current step (its name or index, or a `live()` reader of it); None removes it."""
-    _bind_or_unbind(step=step)
-
-
-def _bind_or_unbind(**values: object) -> None:
-    present = {k: v for k, v in values.items() if v is not None}
-    absent = [k for k, v in values.items() if v is None]
-    if absent:
-        structlog.contextvars.unbind_contextvars(*absent)
-    if present:
-        structlog.contextvars.bind_contextvars(**present)
-
-
 @contextmanager
 def log_context(**values: object) -> Iterator[None]:
     """Bind `values` inside a `with` block only (restoring what was bound before)."""

@@ -158,14 +158,16 @@ def test_unknown_level_or_format_is_refused(level: str, fmt: Any) -> None:
 
 
 def test_context_is_bound_once_and_carried() -> None:
-    """bind_treadmill, bind_workout and bind_step add context to every later event."""
-    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+    """The treadmill bound once, and a block's workout with a `live()` step, are carried by
+    every later event; the block's values go when it ends."""
+    step = {"now": 0}
+    processors = [structlog.contextvars.merge_contextvars, logs.read_live_values]
+    with capture_logs(processors=processors) as captured:
         logs.bind_treadmill("tm1")
-        logs.bind_workout("first-timer", step=0)
-        structlog.get_logger().info("step_started")
-        logs.bind_step(1)
-        structlog.get_logger().info("step_started")
-        logs.bind_workout(None)
+        with logs.log_context(workout="first-timer", step=logs.live(lambda: step["now"])):
+            structlog.get_logger().info("step_started")
+            step["now"] = 1
+            structlog.get_logger().info("step_started")
         structlog.get_logger().info("workout_finished")
     assert [(e.get("workout"), e.get("step")) for e in captured] == [
         ("first-timer", 0),
