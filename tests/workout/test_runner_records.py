@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 from pathlib import Path
 
 import pytest
 from testsupport.model_sink import ModelRig, ModelSink, device_caps
-from workout.support import LEVEL, TURNING
+from workout.support import LEVEL, TURNING, workout
 
 from treadctl.errors import ProcedureTimeoutError
-from treadctl.safety import BeltCommand, Governor, Limits, SpeedCommand
+from treadctl.safety import BeltCommand, Governor, Limits, SpeedCommand, TurnSettings
 from treadctl.sim.model import TreadmillConfig, TreadmillModel
 from treadctl.workout.clock import FakeClock
 from treadctl.workout.compiler import compile_plan
@@ -23,7 +24,13 @@ from treadctl.workout.plan import RunnerEvent
 from treadctl.workout.recorder import SessionRecorder
 from treadctl.workout.runner import Runner
 from treadctl.workout.script import parse_workout
-from treadctl.workout.sessions import list_sessions, read_session, session_files, write_csv
+from treadctl.workout.sessions import (
+    list_sessions,
+    read_session,
+    session_files,
+    summarise,
+    write_csv,
+)
 
 
 async def test_session_record_survives_a_crash(tmp_path: Path) -> None:
@@ -131,3 +138,32 @@ async def test_a_timed_out_write_is_recorded_when_it_failed(tmp_path: Path) -> N
     assert [t for t in waiting if sent_s < t < sent_s + 2.0], "no telemetry while waiting"
     [published] = [e for e in events if e.kind == "command_rejected"]
     assert published.data["t_s"] == rejected["t_s"]
+
+
+async def test_the_summary_agrees_with_the_records_across_a_moving_turn(tmp_path: Path) -> None:
+    """With a moving turn (the belt slows to 1.0 km/h instead of pausing) the direction changes
+    between two telemetry records while the belt moves: the runner's summary counts each
+    interval in the direction of the record that began it, as `sessions` does when it works
+    the totals out from the records of a session cut off before its summary."""
+    turn = TurnSettings(speed_kmh=1.0, auto_resume=True)
+    one_turn = workout(("forward", "60s", 3.0, 0), ("backward", "60s", 2.0, 0))
+    rig = await ModelRig.start(one_turn, state_dir=tmp_path, limits=Limits(), turn=turn)
+    await rig.runner.start()
+    for _ in range(400):
+        if rig.runner.done:
+            break
+        await rig.advance(1)
+    assert rig.runner.done
+    [path] = session_files(tmp_path)
+    log = read_session(path)
+    assert log.summary is not None
+    moving_turns = [
+        r for r in log.records
+        if r.get("type") == "event" and r.get("event") == "turn_around"
+    ]  # fmt: skip
+    assert len(moving_turns) == 1
+    worked_out = summarise(dataclasses.replace(log, summary=None))
+    assert worked_out.backward_s == pytest.approx(log.summary["backward_s"], abs=0.01)
+    assert worked_out.distance_m == pytest.approx(log.summary["distance_m"], abs=0.1)
+    assert 55 <= worked_out.backward_s <= 75
+    await rig.close()

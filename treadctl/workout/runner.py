@@ -77,6 +77,7 @@ class Runner:
         self._estops = 0
         self._t0_s = clock.now()
         self._last_speed_kmh = 0.0  # of the last telemetry record (None counts as still)
+        self._last_backward = False  # … and whether the belt was walked backward then
         self._distance_m = self._backward_s = 0.0
         self._last_telemetry_s: float | None = None
         self._early_records: list[tuple[str, float, dict[str, Any]]] = []
@@ -307,12 +308,15 @@ class Runner:
         }
 
     def _account(self, record: ftms.TreadmillData, now_s: float) -> None:
+        """Distance and backward time up to `now_s`, each interval at the speed and direction
+        of the record that began it (as `sessions.summarise` works them out from a record)."""
         last, speed = self._last_telemetry_s, self._last_speed_kmh
         if last is not None and now_s > last:
             self._distance_m += speed / 3.6 * (now_s - last)
-            if self.governor.direction is Direction.BACKWARD and speed > 0:
+            if self._last_backward and speed > 0:
                 self._backward_s += now_s - last
         self._last_speed_kmh, self._last_telemetry_s = record.speed_kmh or 0.0, now_s
+        self._last_backward = self.governor.direction is Direction.BACKWARD
 
     def _close(self) -> None:
         """The loop ended: the record gets its summary, and listeners get it as the last event,
