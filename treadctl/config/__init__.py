@@ -1,11 +1,11 @@
 """The configuration: `treadctl.toml`, environment overrides and secrets (pydantic-settings).
 
-Owns: every configuration key, its default, unit and allowed range (`model`), loading and error
-reporting (`load`, `messages`), `treadctl check-config` (`args`, `report`). The only user of
-pydantic-settings. Use: `config = load_config(path)`; its sections are `config.treadmill` (a
-list), `config.bluetooth`, `config.limits`, `config.turn`, `config.mqtt`, `config.logging` and
-`config.paths`. Names are imported on first use, so `treadctl.config.args` (the command-line
-options) loads without pydantic.
+Owns: every configuration key, its default, unit and allowed range (`model`; `[mqtt]` in
+`broker`), loading and error reporting (`load`, `messages`), `treadctl check-config` (`args`,
+`report`). The only user of pydantic-settings. Use: `config = load_config(path)`; its sections
+are `config.treadmill` (a list), `config.bluetooth`, `config.limits`, `config.turn`,
+`config.mqtt`, `config.logging` and `config.paths`. Names are imported on first use, so
+`treadctl.config.args` (the command-line options) loads without pydantic.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 from treadctl.config.args import DEFAULT_CONFIG_PATH, add_config_arguments
 
 if TYPE_CHECKING:
+    from treadctl.config.broker import MqttConfig
     from treadctl.config.load import ResolvedConfig, load_config, resolve_config
     from treadctl.config.model import (
         BluetoothConfig,
         Config,
         LimitsConfig,
         LoggingConfig,
-        MqttConfig,
         PathsConfig,
         TreadmillConfig,
         TurnConfig,
@@ -38,7 +38,7 @@ _LAZY = {
     "Config": "model",
     "LimitsConfig": "model",
     "LoggingConfig": "model",
-    "MqttConfig": "model",
+    "MqttConfig": "broker",
     "PathsConfig": "model",
     "TreadmillConfig": "model",
     "TurnConfig": "model",
