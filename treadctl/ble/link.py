@@ -3,10 +3,10 @@
 Owns: `TreadmillLink` (async context manager; the daemon runs one per treadmill). It finds the
 treadmill by address and/or name glob, connects through `bleak_retry_connector`, confirms FTMS,
 reads Device Information, Feature and ranges, picks the quirk profile, subscribes, and waits for
-the first Treadmill Data ("connected but silent" otherwise, Q15). Notification callbacks only
-enqueue; a dispatcher task turns them into link events on `events`. A watchdog reports stale
-telemetry; a supervisor reconnects after a loss with capped, jittered backoff and never sends a
-command on its own (DESIGN §2 rule 7). `send()` runs governor commands via `ControlChannel`.
+the first Treadmill Data ("connected but silent" otherwise, Q15); a supervisor reconnects after
+a loss with capped, jittered backoff and never sends a command on its own (DESIGN §2 rule 7).
+`send()` runs governor commands via `ControlChannel`. Notifications become link events on
+`events` in `dispatch.Dispatcher` (callbacks only enqueue; it also runs the stale watchdog).
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from bleak import BleakClient
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
-from treadctl import ftms
 from treadctl.ble import events as ev
 from treadctl.ble.backoff import Backoff
 from treadctl.ble.connect import Connection, Target, open_connection
 from treadctl.ble.control import ControlChannel
-from treadctl.ble.notifications import NotificationDecoder
+from treadctl.ble.dispatch import Dispatcher
 from treadctl.ble.quirks import ProfileSet, QuirkProfile, load_profiles
 from treadctl.ble.tracking import BeltMotion
 from treadctl.errors import BluetoothError, LinkLostError, UnsupportedDeviceError
@@ -84,8 +83,6 @@ class TreadmillLink:
         self._fixed_profile = None if profile == AUTO else self._profiles.get(profile)
         self._backoff = backoff or Backoff()
         self._retry_initial = retry_initial
-        self.events: asyncio.Queue[ev.LinkEvent] = asyncio.Queue()
-        self._telemetry_backlog = telemetry_backlog
         self._id = treadmill_id or address or name or "?"
         self._log = log.bind(treadmill=self._id)
         self.profile = self._fixed_profile or self._profiles.default
@@ -95,17 +92,21 @@ class TreadmillLink:
         self._channel = ControlChannel(
             self.profile, self._belt, self._now, self._procedure_timed_out
         )
-        self._decoder = NotificationDecoder(self.profile)
-        self._inbox: asyncio.Queue[tuple[int, str, bytes, float]] = asyncio.Queue()
+        self._dispatcher = Dispatcher(
+            self.profile,
+            self._belt,
+            self._channel,
+            connected=lambda: self._connected,
+            now=self._now,
+            log=self._log,
+            telemetry_backlog=telemetry_backlog,
+        )
+        self.events: asyncio.Queue[ev.LinkEvent] = self._dispatcher.events
         self._setup: Connection | None = None
-        self._generation = 0
         self._connected = False
         self._closing = False
         self._lost = asyncio.Event()
         self._lost_reason = ""
-        self._record_seen = asyncio.Event()  # for the stale watchdog
-        self._first_record = asyncio.Event()  # for the silent check after subscribing
-        self._last_record_s: float | None = None
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -119,8 +120,8 @@ class TreadmillLink:
     async def __aenter__(self) -> TreadmillLink:
         group = await self._stack.enter_async_context(asyncio.TaskGroup())
         self._tasks = [
-            group.create_task(self._dispatch(), name=f"ble-dispatch-{self._id}"),
-            group.create_task(self._watch_stale(), name=f"ble-stale-watch-{self._id}"),
+            group.create_task(self._dispatcher.dispatch(), name=f"ble-dispatch-{self._id}"),
+            group.create_task(self._dispatcher.watch_stale(), name=f"ble-stale-watch-{self._id}"),
         ]
         first = None
         if not self._retry_initial:
@@ -162,16 +163,6 @@ class TreadmillLink:
     def _now(self) -> float:
         return time.monotonic()
 
-    def _emit(self, event: ev.LinkEvent) -> None:
-        # Nobody reading: drop telemetry beyond the backlog, never a link or status event.
-        if (
-            isinstance(event, ev.TelemetryReceived)
-            and self.events.qsize() >= self._telemetry_backlog
-        ):
-            self._log.debug("telemetry_dropped_backlog", backlog=self.events.qsize())
-            return
-        self.events.put_nowait(event)
-
     async def _connect_first(self) -> Connection:
         try:
             return await self._connect()
@@ -205,10 +196,8 @@ class TreadmillLink:
         self._use_profile(conn.profile)
         self._lost.clear()
         self._setup = conn
-        self._generation += 1
-        self._first_record.clear()
-        self._last_record_s = None
-        await conn.gatt.subscribe(self._on_notify, conn.profile.cccd_write_gap_ms / 1000)
+        self._dispatcher.new_connection()
+        await conn.gatt.subscribe(self._dispatcher.on_notify, conn.profile.cccd_write_gap_ms / 1000)
         await self._wait_for_telemetry(conn.profile.silent_after_s)
         if not conn.gatt.client.is_connected:
             raise BluetoothError("the link dropped while setting up", address=self.address or "")
@@ -218,21 +207,13 @@ class TreadmillLink:
             self.profile = profile
             self._belt.zero_debounce_s = profile.zero_speed_debounce_s
             self._channel.set_profile(profile)
-            self._decoder = NotificationDecoder(profile)
+            self._dispatcher.set_profile(profile)
 
     async def _wait_for_telemetry(self, timeout_s: float) -> None:
-        if timeout_s <= 0:
-            return
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._first_record.wait()
-        except TimeoutError:
-            raise _Silent(timeout_s) from None
+        if timeout_s > 0 and not await self._dispatcher.wait_for_first_record(timeout_s):
+            raise _Silent(timeout_s)
 
-    # --- callbacks (only enqueue or flag) -----------------------------------------------------
-
-    def _on_notify(self, uuid: str, data: bytes) -> None:
-        self._inbox.put_nowait((self._generation, uuid, data, self._now()))
+    # --- callbacks (only flag) ----------------------------------------------------------------
 
     def _on_disconnected(self, client: BleakClient) -> None:
         setup = self._setup
@@ -249,55 +230,7 @@ class TreadmillLink:
             self._lost.set()
         self._connected = False
 
-    # --- background tasks ---------------------------------------------------------------------
-
-    async def _dispatch(self) -> None:
-        while True:
-            generation, uuid, data, received_s = await self._inbox.get()
-            if generation == self._generation:
-                self._handle(uuid, data, received_s)
-
-    def _handle(self, uuid: str, data: bytes, received_s: float) -> None:
-        event: ev.LinkEvent | None = None
-        if uuid == ftms.TREADMILL_DATA_UUID:
-            event = self._decoder.treadmill_data(data, received_s)
-            if event is not None:
-                self._belt.feed(event.record.speed_kmh, received_s)
-                self._channel.on_speed(event.record.speed_kmh)
-                self._last_record_s = received_s
-                self._record_seen.set()
-                self._first_record.set()
-        elif uuid == ftms.MACHINE_STATUS_UUID:
-            event = self._decoder.machine_status(data, received_s, self._channel.echo)
-            if event is not None:
-                self._channel.on_machine_status(event.status, echo=event.echo)
-        elif uuid == ftms.TRAINING_STATUS_UUID:
-            event = self._decoder.training_status(data, received_s)
-        elif uuid == ftms.CONTROL_POINT_UUID:
-            self._channel.on_response(data)
-        if event is not None and self._connected:
-            self._emit(event)
-
-    async def _watch_stale(self) -> None:
-        """Report each silence longer than `stale_after_s` once. It sleeps until the deadline
-        the last record set, so a record costs it nothing (no wake-up per notification)."""
-        reported_for: float | None = None  # the last record before the silence reported
-        while True:
-            stale_s, last = self.profile.stale_after_s, self._last_record_s
-            if stale_s <= 0 or last is None or last == reported_for:
-                self._record_seen.clear()
-                await self._record_seen.wait()
-                continue
-            wait_s = last + stale_s - self._now()
-            if wait_s > 0:
-                await asyncio.sleep(wait_s)
-            elif not self._connected:
-                await asyncio.sleep(stale_s)  # reconnecting: look again later
-            else:
-                now = self._now()
-                self._emit(ev.TelemetryStale(last, now - last, now))
-                self._log.warning("telemetry_stale", silent_for_s=round(now - last, 1))
-                reported_for = last
+    # --- the supervisor (the dispatcher's tasks are in `dispatch`) ------------------------------
 
     async def _supervise(self, first: Connection | None) -> None:
         if first is None:
@@ -308,16 +241,16 @@ class TreadmillLink:
             reason = self._lost_reason
             self._log.warning("link_lost", reason=reason)
             await self._drop(reason)
-            self._emit(ev.LinkLost(reason, self._now()))
+            self._dispatcher.emit(ev.LinkLost(reason, self._now()))
             setup = await self._reconnect()
-            self._emit(
+            self._dispatcher.emit(
                 ev.LinkRestored(
                     setup.device.address, self._belt.moving(self._now()), setup.caps, self._now()
                 )
             )
 
     def _emit_connected(self, setup: Connection) -> None:
-        self._emit(
+        self._dispatcher.emit(
             ev.LinkConnected(
                 address=setup.device.address,
                 name=setup.device.name or "",
@@ -339,7 +272,7 @@ class TreadmillLink:
             except _Silent as exc:
                 waited_s = float(exc.args[0])
                 self._log.warning("link_silent", waited_s=waited_s)
-                self._emit(ev.LinkSilent(self.address or "", waited_s, self._now()))
+                self._dispatcher.emit(ev.LinkSilent(self.address or "", waited_s, self._now()))
             except BluetoothError as exc:
                 self._log.info("reconnect_failed", error=str(exc))
 
@@ -347,9 +280,8 @@ class TreadmillLink:
         """Forget the connection: commands fail, partial records go, the client disconnects."""
         self._connected = False
         self._channel.detach()
-        self._decoder.reset()
+        self._dispatcher.forget()
         self._belt.reset()
-        self._generation += 1
         setup, self._setup = self._setup, None
         self._lost.clear()
         if setup is not None and setup.gatt.client.is_connected:
