@@ -5,9 +5,10 @@ its commands one by one to a `CommandSink` (a refused command is reported and un
 link pauses the workout), person commands (`start`, `pause`, `resume`, `stop`, `skip`,
 `set_speed`, `set_incline`; `emergency_stop` is sent at once, ahead of anything queued),
 what the daemon feeds in (telemetry, machine status, link lost/restored), events to listeners
-and the session record. Every event and record is stamped with the clock when it is written
-(a setpoint when its send returned), not when the loop pass began: a send may take seconds,
-and the record's times must never go back.
+and what goes into the session record (written through `bookkeeping.SessionRecords`; distance
+and backward time added up by `bookkeeping.Odometer`). Every event and record is stamped with
+the clock when it is written (a setpoint when its send returned), not when the loop pass
+began: a send may take seconds, and the record's times must never go back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import structlog
 from treadctl import ftms
 from treadctl.errors import CommandError, ControlPointError, LinkLostError, TreadctlError
 from treadctl.safety import BeltCommand, Direction, Governor, Setpoint, describe_command
+from treadctl.workout.bookkeeping import Odometer, SessionRecords, telemetry_fields
 from treadctl.workout.clock import Clock
 from treadctl.workout.conductor import Conductor, DriftSettings, RunState
 from treadctl.workout.plan import Plan, RunnerEvent
@@ -71,16 +73,13 @@ class Runner:
         self.conductor = Conductor(governor, plan.steps if plan else (), drift=drift)
         if start_at is not None:  # (step index from 0, seconds of it already played)
             self.conductor.position(*start_at)
-        self._sink, self._clock, self._recorder = sink, clock, recorder
+        self._sink, self._clock = sink, clock
+        self._records = SessionRecords(recorder)
         self._listeners: list[Listener] = []
         self._wakeup = asyncio.Event()
         self._estops = 0
         self._t0_s = clock.now()
-        self._last_speed_kmh = 0.0  # of the last telemetry record (None counts as still)
-        self._last_backward = False  # … and whether the belt was walked backward then
-        self._distance_m = self._backward_s = 0.0
-        self._last_telemetry_s: float | None = None
-        self._early_records: list[tuple[str, float, dict[str, Any]]] = []
+        self._odometer = Odometer()
 
     # --- listeners and state -------------------------------------------------------------
 
@@ -106,11 +105,7 @@ class Runner:
 
     async def run(self) -> None:
         """Play until the workout is finished or stopped (manual mode: until stopped)."""
-        if self._recorder is not None and not self._recorder.is_open:
-            self._recorder.open(self._t0_s)
-            for kind, at_s, data in self._early_records:  # what happened before the loop ran
-                self._recorder.record(kind, at_s, data)
-            self._early_records.clear()
+        self._records.open(self._t0_s)
         try:
             while True:
                 self._wakeup.clear()
@@ -231,8 +226,10 @@ class Runner:
     def feed_telemetry(self, record: ftms.TreadmillData, now_s: float) -> None:
         """A complete Treadmill Data record."""
         self.conductor.telemetry(now_s, record.speed_kmh, record.inclination_pct)
-        self._account(record, now_s)
-        self._record("telemetry", self._telemetry_fields(record))
+        direction, step = self.governor.direction, self.conductor.step
+        self._odometer.feed(record.speed_kmh, direction is Direction.BACKWARD, now_s)
+        step_index = step.index if step else None
+        self._record("telemetry", telemetry_fields(record, str(direction), step_index))
         self._after_input()
 
     def feed_machine_status(self, status: ftms.MachineStatus, now_s: float) -> None:
@@ -286,45 +283,15 @@ class Runner:
 
     def _record(self, kind: str, data: dict[str, Any], now_s: float | None = None) -> None:
         """Write `kind` stamped with the clock now (or `now_s`, read just before)."""
-        if self._recorder is None:
-            return
-        now_s = self._clock.now() if now_s is None else now_s
-        if self._recorder.is_open:
-            self._recorder.record(kind, now_s, data)
-        else:  # no file before `run()`: a start that is refused leaves no record behind
-            self._early_records.append((kind, now_s, data))
-
-    def _telemetry_fields(self, record: ftms.TreadmillData) -> dict[str, Any]:
-        step = self.conductor.step
-        return {
-            "speed_kmh": record.speed_kmh,
-            "incline_pct": record.inclination_pct,
-            "distance_m": record.total_distance_m,
-            "heart_rate_bpm": record.heart_rate_bpm,
-            "energy_kcal": record.total_energy_kcal,
-            "steps": record.step_count,
-            "direction": str(self.governor.direction),
-            "step": step.index if step else None,
-        }
-
-    def _account(self, record: ftms.TreadmillData, now_s: float) -> None:
-        """Distance and backward time up to `now_s`, each interval at the speed and direction
-        of the record that began it (as `sessions.summarise` works them out from a record)."""
-        last, speed = self._last_telemetry_s, self._last_speed_kmh
-        if last is not None and now_s > last:
-            self._distance_m += speed / 3.6 * (now_s - last)
-            if self._last_backward and speed > 0:
-                self._backward_s += now_s - last
-        self._last_speed_kmh, self._last_telemetry_s = record.speed_kmh or 0.0, now_s
-        self._last_backward = self.governor.direction is Direction.BACKWARD
+        if self._records.enabled:
+            self._records.write(kind, self._clock.now() if now_s is None else now_s, data)
 
     def _close(self) -> None:
         """The loop ended: the record gets its summary, and listeners get it as the last event,
         `session_summary` (for MQTT, where events are never dropped)."""
         now_s = self._clock.now()
-        summary = summary_of(self.conductor, now_s - self._t0_s, self._backward_s, self._distance_m)
-        data = dict(summary)
-        if self._recorder is not None:
-            data["session_id"] = self._recorder.id
-            self._recorder.close(now_s, summary)  # the record's own `summary` line, not an event
-        self._notify(RunnerEvent("session_summary", data), now_s)
+        odometer = self._odometer
+        summary = summary_of(
+            self.conductor, now_s - self._t0_s, odometer.backward_s, odometer.distance_m
+        )
+        self._notify(RunnerEvent("session_summary", self._records.close(now_s, summary)), now_s)
