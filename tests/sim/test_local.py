@@ -281,6 +281,32 @@ async def test_sim_local_follows_the_console_and_quits() -> None:
 
 
 @pytest.mark.slow
+async def test_sim_local_console_drops_the_link_mid_record() -> None:
+    """`drop mid` arms the fault: the next record split with More Data goes out up to its first
+    fragment, the link drops, the central connects again, and `status` shows nothing armed."""
+    async with sim_local(*FAST, "--quirk", "more_data_split=24") as sim:
+        ready = await sim.wait(lambda line: line.startswith(f"[treadctl-sim] {SUBSCRIBED}"))
+        sim.type("drop middle")
+        await sim.wait(lambda line: line.startswith("unknown command 'drop middle'; "))
+        sim.type("drop mid")
+        armed = await sim.wait(
+            lambda line: (
+                line == "[treadctl-sim] fault: the link drops after 1 More Data fragment(s)"
+            )
+        )
+        cut = await sim.wait(lambda line: line.endswith("the link dropped; connecting again"))
+        assert "[treadctl-sim] dropping the link (reason 0x08)" in sim.lines[armed:cut]
+        await sim.wait(lambda line: line.startswith(f"[treadctl-sim] {SUBSCRIBED}"), start=cut)
+        sim.type("status")
+        status = await sim.wait(lambda line: line.startswith("idle, belt "), start=cut)
+        assert not sim.lines[status].endswith("armed"), "the fault fires once"
+        sim.type("quit")
+        assert await sim.exit_code() == 0
+    assert ready < armed
+    assert not [line for line in sim.lines if "Traceback" in line]
+
+
+@pytest.mark.slow
 async def test_sim_local_ends_cleanly_on_sigterm() -> None:
     """SIGTERM while the central is watching two treadmills ends `sim --local` with exit 0."""
     async with sim_local(*FAST, "--count", "2", "--no-console") as sim:

@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 DEFAULT_LISTEN = "127.0.0.1:7900"
 _CONSOLE_TASKS: set[asyncio.Task[None]] = set()
 HELP = (
-    "console: start | pause | stop | speed KMH | key | drop | revoke | status | quit  "
-    "(append a number to pick a treadmill: `start 2`)"
+    "console: start | pause | stop | speed KMH | key | drop | drop mid | revoke | status | quit  "
+    "(append a number to pick a treadmill: `start 2`; `drop mid`: after the next More Data "
+    "fragment)"
 )
 
 
@@ -279,6 +280,7 @@ def _command(words: list[str], treadmills: list[VirtualTreadmill], stop: asyncio
         "revoke": t.revoke_control,
         "key": t.insert_safety_key if not t.model.safety_key_in else t.pull_safety_key,
         "drop": lambda: spawn(t.drop_link(), "sim-console-drop"),
+        "drop mid": t.drop_link_mid_record,
         "status": lambda: _say(t.status_line()),
         "quit": stop.set,
         "help": lambda: _say(HELP),
@@ -289,8 +291,9 @@ def _command(words: list[str], treadmills: list[VirtualTreadmill], stop: asyncio
         except (IndexError, ValueError):
             _say("usage: speed KMH [N]")
         return
-    action = actions.get(verb)
+    command = " ".join([verb, *rest]).lower()
+    action = actions.get(command)
     if action is None:
-        _say(f"unknown command {verb!r}; {HELP}")
+        _say(f"unknown command {command!r}; {HELP}")
         return
     action()

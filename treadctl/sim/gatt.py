@@ -39,7 +39,9 @@ from treadctl.sim.services import (
     Sender,
     address_for,
     build_services,
+    describe_status,
     describe_write,
+    transport_hint,
 )
 from treadctl.sim.settings import Quirks, TreadmillConfig
 
@@ -85,6 +87,7 @@ class VirtualTreadmill:
         self._connection: Connection | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._crashing = False  # a drop the model asked for is under way
         self._t0 = 0.0
         self.connected = asyncio.Event()
         self.disconnected = asyncio.Event()
@@ -126,7 +129,7 @@ class VirtualTreadmill:
             except Exception as exc:
                 raise BluetoothError(
                     f"cannot open Bluetooth controller {self._transport_spec!r}: {exc}. "
-                    + _transport_hint(self._transport_spec)
+                    + transport_hint(self._transport_spec)
                 ) from exc
             self._device = Device.with_hci(
                 config.name,
@@ -233,7 +236,7 @@ class VirtualTreadmill:
             raise att.ATT_Error(exc.att_code) from exc
         self._event(describe_write(self.model.writes[-1]))
         if self.model.link_drop_requested:
-            spawn(self.drop_link(), "sim-crash-link")
+            self._crash_if_asked(None)
             return None
         if sender is None or not out:
             return None
@@ -245,16 +248,32 @@ class VirtualTreadmill:
     # --- the clock loop ------------------------------------------------------------------------
     async def _tick_loop(self) -> None:
         while True:
-            self._emit(self.model.tick(self.now_s()))
+            self._crash_if_asked(self._emit(self.model.tick(self.now_s())))
             delay = (self.model.next_deadline_s() - self.now_s()) / self.speedup
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(delay, 0.0005)):
                     await self._wake.wait()
 
-    def _emit(self, out: list[Notification]) -> None:
+    def _emit(self, out: list[Notification]) -> asyncio.Future[None] | None:
+        """Queue `out`; a future done once it is sent (None: nothing to send, or nobody)."""
         if out and self._sender is not None:
-            self._sender.send(out)
+            return self._sender.send(out)
+        return None
+
+    def _crash_if_asked(self, sent: asyncio.Future[None] | None) -> None:
+        """Drop the link once when the model asks (Q17 crash, mid-record fault), after `sent`."""
+        if self.model.link_drop_requested and not self._crashing:
+            self._crashing = True
+            spawn(self._crash(sent), "sim-crash-link")
+
+    async def _crash(self, sent: asyncio.Future[None] | None) -> None:
+        try:
+            if sent is not None:
+                await sent  # the fragments before the crash reach the central first
+            await self.drop_link()
+        finally:
+            self._crashing = False
 
     def _console(self, action: Callable[[float], list[Notification]], what: str) -> None:
         self._emit(action(self.now_s()))
@@ -263,16 +282,8 @@ class VirtualTreadmill:
 
     def status_line(self) -> str:
         """One line: session state, belt, incline, counters, link."""
-        m = self.model
-        m.advance(self.now_s())
-        link = "connected" if self._connection is not None else "advertising"
-        control = ", client in control" if m.has_control and m.connected else ""
-        key = "" if m.safety_key_in else ", SAFETY KEY OUT"
-        return (
-            f"{m.state.value}, belt {m.belt_speed_kmh:.2f} km/h (target {m.target_speed_kmh:.2f}), "
-            f"incline {m.incline_pct:.1f} %, {m.belt.distance_m:.0f} m, "
-            f"{m.belt.elapsed_s:.0f} s, {link}{control}{key}"
-        )
+        self.model.advance(self.now_s())
+        return describe_status(self.model, connected=self._connection is not None)
 
     # --- console, safety key, faults -----------------------------------------------------------
     def press_start(self) -> None:
@@ -306,6 +317,13 @@ class VirtualTreadmill:
             f"console: speed {speed_kmh:g} km/h",
         )
 
+    def drop_link_mid_record(self, fragments: int = 1) -> None:
+        """Fault, one-shot: the link drops after the first `fragments` More Data fragments of
+        the next split record (`TreadmillModel.drop_link_mid_record`; `ValueError` below 1)."""
+        cut = self.model.drop_link_mid_record(fragments)
+        hint = "" if cut else " (records go whole here: it waits for one split with More Data)"
+        self._event(f"fault: the link drops after {fragments} More Data fragment(s){hint}")
+
     async def drop_link(self, reason: int = CONNECTION_TIMEOUT_REASON) -> None:
         """Fault: drop the link (default reason 0x08, as when the treadmill loses power)."""
         connection = self._connection
@@ -313,18 +331,3 @@ class VirtualTreadmill:
             self._event(f"dropping the link (reason 0x{reason:02X})")
             with contextlib.suppress(Exception):
                 await connection.disconnect(reason=reason)
-
-
-def _transport_hint(spec: str) -> str:
-    """What usually stands in the way of a real controller (bumble docs, platforms/linux)."""
-    if spec.startswith("usb:"):
-        return (
-            "Is the dongle plugged in (`lsusb`), may this user open it (a udev rule, or sudo), "
-            "and is BlueZ off it (`sudo hciconfig hciN down`)?"
-        )
-    if spec.startswith("hci-socket:"):
-        return (
-            "The HCI user channel needs the interface down (`sudo hciconfig hciN down`; stop "
-            "bluetoothd if it takes it back) and CAP_NET_ADMIN (run with sudo)."
-        )
-    return "Check the transport name (bumble transports: usb:0, hci-socket:0, serial:DEV)."

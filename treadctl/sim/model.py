@@ -11,6 +11,12 @@ Link state: a fresh model behaves as if one client had subscribed to everything 
 in control (handy for tests of the model alone). `on_connect` starts a real link session —
 nothing subscribed, no control — and `on_disconnect` ends it (nothing is sent until the next
 connection).
+
+Fault hooks, all off until called: `force_result`, `stop_indicating`, `revoke_control`, and
+`drop_link_mid_record` — one-shot: the next record split with More Data goes out only up to its
+first fragment(s), then `link_drop_requested` asks the GATT layer to drop the link (a treadmill
+losing power mid-record; the collector must drop the half record, FTMS v1.0 §4.18). While a drop
+is requested no more Treadmill Data is sent.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ class TreadmillModel(Machine):
     def __init__(self, config: TreadmillConfig | None = None, quirks: Quirks | None = None) -> None:
         super().__init__(config, quirks)
         self._cp = ControlPoint(self)
+        self.drop_after_fragments: int | None = None  # armed `drop_link_mid_record`
 
     def advance(self, now_s: float) -> None:
         """Run the physics up to `now_s` without sending anything (for status displays)."""
@@ -66,13 +73,14 @@ class TreadmillModel(Machine):
             self._next_frame_s = now_s + 1 / rate
         if self.quirks.silent or (self.quirks.silent_when_stopped and not moving):
             return []
-        if not self._wants(ftms.TREADMILL_DATA_UUID, 0x01):
+        if self.link_drop_requested or not self._wants(ftms.TREADMILL_DATA_UUID, 0x01):
             return []
         record = frames.treadmill_record(self.belt, self.quirks, zero_speed=self._glitch(now_s))
-        return [
-            Notification(ftms.TREADMILL_DATA_UUID, data)
-            for data in frames.treadmill_frames(record, self.quirks, self._link.mtu)
-        ]
+        out = frames.treadmill_frames(record, self.quirks, self._link.mtu)
+        keep = self.drop_after_fragments
+        if keep is not None and len(out) > keep:  # the armed fault: cut the record, then drop
+            out, self.drop_after_fragments, self.link_drop_requested = out[:keep], None, True
+        return [Notification(ftms.TREADMILL_DATA_UUID, data) for data in out]
 
     def next_deadline_s(self) -> float:
         """When `tick` next has something to do (model time)."""
@@ -237,6 +245,21 @@ class TreadmillModel(Machine):
     def stop_indicating(self, stop: bool = True) -> None:
         """From now on, accepted writes are never indicated (and block later ones with 0xFE)."""
         self._no_indications = stop
+
+    def drop_link_mid_record(self, fragments: int = 1) -> bool:
+        """One-shot: send only the first `fragments` More Data fragments of the next record split
+        into more frames than that, then ask for the link to drop (`link_drop_requested`).
+
+        Records that fit in fewer frames go out whole until one does not (set `more_data_split`
+        or connect at a small MTU). Returns whether the record as it stands now would be cut —
+        False means nothing happens until the split changes. Raises `ValueError` unless
+        `fragments` >= 1.
+        """
+        if isinstance(fragments, bool) or not isinstance(fragments, int) or fragments < 1:
+            raise ValueError(f"fragments must be an integer >= 1, got {fragments!r}")
+        self.drop_after_fragments = fragments
+        record = frames.treadmill_record(self.belt, self.quirks)
+        return len(frames.treadmill_frames(record, self.quirks, self._link.mtu)) > fragments
 
     def revoke_control(self, now_s: float) -> list[Notification]:
         """The machine takes control back: Fitness Machine Status 0xFF Control Permission Lost."""

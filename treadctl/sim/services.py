@@ -4,8 +4,8 @@ Owns: `build_services` (the Fitness Machine Service with every characteristic a 
 each notify/indicate one with a CCCD that the model answers — so Q22 can drop writes — and Device
 Information), the control point's properties per the Q18 quirk, `Sender` (sends one connection's
 notifications strictly in order and knows when a 0x80 indication is still unconfirmed),
-`address_for` (a stable address per name) and the one-line description of a control-point
-write that `treadctl sim` prints.
+`address_for` (a stable address per name), and the lines `treadctl sim` prints: a control-point
+write, the `status` line and what to check when a real controller cannot be opened.
 """
 
 from __future__ import annotations
@@ -170,3 +170,32 @@ def describe_write(write: ControlPointWrite) -> str:
     )
     note = f" ({write.note})" if write.note else ""
     return f"control point: {request.op_code.name.lower()}{shown} -> {answer}{note}"
+
+
+def describe_status(model: TreadmillModel, *, connected: bool) -> str:
+    """`treadctl sim`'s `status` line: session state, belt, incline, counters, link."""
+    m = model
+    link = "connected" if connected else "advertising"
+    control = ", client in control" if m.has_control and m.connected else ""
+    key = "" if m.safety_key_in else ", SAFETY KEY OUT"
+    armed = "" if m.drop_after_fragments is None else ", drop mid-record armed"
+    return (
+        f"{m.state.value}, belt {m.belt_speed_kmh:.2f} km/h (target {m.target_speed_kmh:.2f}), "
+        f"incline {m.incline_pct:.1f} %, {m.belt.distance_m:.0f} m, "
+        f"{m.belt.elapsed_s:.0f} s, {link}{control}{key}{armed}"
+    )
+
+
+def transport_hint(spec: str) -> str:
+    """What usually stands in the way of a real controller (bumble docs, platforms/linux)."""
+    if spec.startswith("usb:"):
+        return (
+            "Is the dongle plugged in (`lsusb`), may this user open it (a udev rule, or sudo), "
+            "and is BlueZ off it (`sudo hciconfig hciN down`)?"
+        )
+    if spec.startswith("hci-socket:"):
+        return (
+            "The HCI user channel needs the interface down (`sudo hciconfig hciN down`; stop "
+            "bluetoothd if it takes it back) and CAP_NET_ADMIN (run with sudo)."
+        )
+    return "Check the transport name (bumble transports: usb:0, hci-socket:0, serial:DEV)."
