@@ -1,8 +1,9 @@
 """Helpers of the runner tests: workouts written from a few steps, and waits on fake time.
 
 Owns: `workout(*steps)` (a workout file from (direction, duration, speed, incline) steps), the
-`TURNING` and `LEVEL` workouts, `until(rig, predicate)` (advance fake time in small steps until
-it holds), `holding(rig)` and `confirm_turn(rig)`. The `rig` fixture is in `conftest.py`.
+`TURNING`, `LEVEL` and `BACKWARD` workouts, `until(rig, predicate)` (advance fake time in small
+steps until it holds), `holding(rig)` and `confirm_turn(rig)`. The `rig` fixture is in
+`conftest.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def workout(*steps: tuple[str, str, float, float]) -> str:
 TURNING = workout(
     ("forward", "60s", 3.0, 0), ("backward", "60s", 2.0, 0), ("forward", "30s", 3.0, 0)
 )
+
+
+# One 2-minute backward step at 3.0 km/h, nothing else (no incline): the cap scenarios.
+BACKWARD = """name = "Backward"
+[[steps]]
+name = "Backward"
+direction = "backward"
+duration = "120s"
+speed_kmh = 3.0
+"""
 
 
 LEVEL = workout(

@@ -5,14 +5,7 @@ the cap with the very next command, not after the time the deceleration ramp wou
 from __future__ import annotations
 
 from testsupport.model_sink import ModelRig
-
-BACKWARD = """name = "Backward"
-[[steps]]
-name = "Backward"
-direction = "backward"
-duration = "120s"
-speed_kmh = 3.0
-"""
+from workout.support import BACKWARD
 
 
 async def test_a_belt_sped_up_on_the_console_is_brought_to_the_cap_at_once() -> None:

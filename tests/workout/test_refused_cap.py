@@ -7,17 +7,10 @@ from __future__ import annotations
 
 import pytest
 from testsupport.model_sink import ModelRig
+from workout.support import BACKWARD
 
 from treadctl.safety import BeltState
 from treadctl.workout.conductor import RunState
-
-BACKWARD = """name = "Backward"
-[[steps]]
-name = "Backward"
-direction = "backward"
-duration = "120s"
-speed_kmh = 3.0
-"""
 
 
 @pytest.mark.parametrize("code", [0x02, 0x03, 0x04, 0x05])

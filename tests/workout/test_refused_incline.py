@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from testsupport.model_sink import ModelRig
+from workout.support import holding, until
 
-from treadctl.safety import Direction, TurnStage
+from treadctl.safety import Direction
 
 UPHILL_THEN_TURN = """name = "Uphill, then a turn"
 [[steps]]
@@ -38,9 +39,7 @@ async def test_a_turn_pauses_on_time_when_every_incline_is_refused(code: int) ->
         assert (rig.model.belt.speed_kmh, rig.model.belt.incline_pct) == (3.0, 2.0)
         rig.model.force_result(0x03, code)  # Set Target Inclination refused from now on
         writes, events = len(rig.model.writes), len(rig.events)
-        while rig.runner.governor.turn_stage is not TurnStage.HOLDING:
-            assert rig.clock.now() < 100.0, "the turn never reached its hold"
-            await rig.advance(0.5)
+        await until(rig, lambda: holding(rig), limit_s=100.0 - rig.clock.now())
         await rig.advance(5)  # the belt's own deceleration after the Pause
 
         sent = rig.model.writes[writes:]

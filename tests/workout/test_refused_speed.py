@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 from testsupport.model_sink import ModelRig
+from workout.support import holding, until
 
-from treadctl.safety import Direction, TurnStage
+from treadctl.safety import Direction
 
 FORWARD_THEN_BACKWARD = """name = "Forward, then backward"
 [[steps]]
@@ -59,9 +60,7 @@ async def test_a_turn_pauses_at_once_when_its_speed_is_refused(code: int) -> Non
     holds with the belt paused, and command_rejected says the speed was given up."""
     rig, writes, events = await walk_then_refuse_speeds(FORWARD_THEN_BACKWARD, code)
     try:
-        while rig.runner.governor.turn_stage is not TurnStage.HOLDING:
-            assert rig.clock.now() < 100.0, "the turn never reached its hold"
-            await rig.advance(0.5)
+        await until(rig, lambda: holding(rig), limit_s=100.0 - rig.clock.now())
         await rig.advance(5)  # the belt's own deceleration after the Pause
 
         sent = rig.model.writes[writes:]
