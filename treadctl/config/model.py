@@ -16,22 +16,8 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from treadctl.config.broker import MqttConfig
+from treadctl.config.broker import MqttConfig as MqttConfig  # re-exported: `[mqtt]` moved
 from treadctl.config.fields import Float, Section, bounded, cross_error
-
-__all__ = [
-    "ENV_PREFIX",
-    "MASKED_VALUE",
-    "SECRET_KEYS",
-    "BluetoothConfig",
-    "Config",
-    "LimitsConfig",
-    "LoggingConfig",
-    "MqttConfig",
-    "PathsConfig",
-    "TreadmillConfig",
-    "TurnConfig",
-]
 
 SECRET_KEYS = frozenset({"mqtt.password"})
 # How a secret that is set is shown in messages and in `check-config` output.
