@@ -50,8 +50,9 @@ class ProcedureRunner:
         self._waiter: asyncio.Future[ftms.ProcedureResult] | None = None
         self._last_write_s: float | None = None
         self._control_refused = False  # best-effort Request Control was refused (Q14)
-        self._preempting = False  # an emergency stop waits: nothing else may start
-        self._preempted = asyncio.Event()  # wakes a write waiting to retry after 0xFE
+        # Set while an emergency stop waits: nothing else may start, and a write waiting to
+        # retry after 0xFE wakes and gives way.
+        self._preempted = asyncio.Event()
         self.use_profile(profile)
 
     def use_profile(self, profile: QuirkProfile) -> None:
@@ -83,7 +84,6 @@ class ProcedureRunner:
 
     def preempt(self) -> None:
         """An emergency stop goes next: abandon the procedure in flight, start no other."""
-        self._preempting = True
         self._preempted.set()
         self._fail_waiter(Preempted("interrupted by an emergency stop", op_code=-1))
 
@@ -117,7 +117,6 @@ class ProcedureRunner:
         `urgent` marks the emergency stop that `preempt()` made way for.
         """
         if urgent:
-            self._preempting = False
             self._preempted.clear()
         policy = self.profile.request_control
         wanted = (policy is RequestControl.BEFORE_EACH and ask_control) or (
@@ -154,7 +153,7 @@ class ProcedureRunner:
             raise LinkLostError("the treadmill is not connected")
         await self._space()
         op = request[0]
-        if self._preempting:
+        if self._preempted.is_set():
             raise Preempted("dropped: an emergency stop goes first", op_code=op)
         self._session.begin(request, self._now())
         waiter: asyncio.Future[ftms.ProcedureResult] = asyncio.get_running_loop().create_future()
@@ -209,7 +208,7 @@ class ProcedureRunner:
             async with asyncio.timeout(delay_s):
                 await self._preempted.wait()
         except TimeoutError:
-            return self._preempting
+            return self._preempted.is_set()
         return True
 
     async def _await_result(
